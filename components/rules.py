@@ -1,0 +1,229 @@
+"""Which Kubernetes version, runtime and node image can serve image volumes.
+
+One row per rule; each row reads validated Settings and returns the Problems
+it finds. Source: ../shared/docs/REFERENCE.md section 2 (KEP-4639 feature
+stages, CRI-O and containerd support, kind's node images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from components.grammar import KubernetesVersion, parse_image_reference
+from components.problems import Problem, rm_command, set_command
+from components.settings import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
+
+GATE = "ImageVolume"
+KIND_NODE_REPOSITORY = "kindest/node"
+# kind's default node images and the containerd they ship (kind release notes).
+KIND_NODE_IMAGES: dict[str, tuple[str, tuple[int, int, int]]] = {
+    "v1.33.1": ("sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f", (2, 1, 1)),
+    "v1.34.0": ("sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a", (2, 1, 4)),
+    "v1.35.0": ("sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f", (2, 2, 0)),
+    "v1.36.1": ("sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", (2, 3, 1)),
+}
+CONTAINERD_IMAGE_VOLUMES = (2, 1, 0)
+CONTAINERD_SUB_PATH = (2, 2, 0)
+SUGGESTED_CONTAINERD_IMAGE = "kindest/node:v1.35.0@" + KIND_NODE_IMAGES["v1.35.0"][0]
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    settings: Settings
+    raw: Mapping[str, str]  # which keys the user set, to name the right one
+
+    @property
+    def kind(self) -> KindClusterSettings | None:
+        cluster = self.settings.cluster
+        return cluster if isinstance(cluster, KindClusterSettings) else None
+
+    @property
+    def version(self) -> KubernetesVersion | None:
+        return self.settings.kubernetes_version
+
+    @property
+    def version_key(self) -> str:
+        return "kubernetesVersion" if "kubernetesVersion" in self.raw or self.kind is None else "nodeImage"
+
+    @property
+    def version_value(self) -> str:
+        if self.version_key == "nodeImage" and self.kind is not None:
+            return self.kind.node_image
+        return self.raw.get("kubernetesVersion", "")
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    find: Callable[[RuleInput], list[Problem]]
+
+
+def _version_key_fix(rule: RuleInput) -> str:
+    if rule.version_key == "nodeImage":
+        return set_command("nodeImage", DEFAULT_NODE_IMAGE)
+    return set_command("kubernetesVersion", "1.31.0")
+
+
+def _image_volume_exists(rule: RuleInput) -> list[Problem]:
+    if rule.version is None or rule.version.at_least(1, 31):
+        return []
+    return [
+        Problem(
+            rule.version_key,
+            rule.version_value,
+            f"Kubernetes {rule.version} has no image volume source: it exists from 1.31 (KEP-4639)",
+            _version_key_fix(rule),
+        )
+    ]
+
+
+def _gate_on_before_default(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.version is None:
+        return []
+    if not rule.version.at_least(1, 31) or rule.version.at_least(1, 35):
+        return []
+    if rule.kind.feature_gate_map.get(GATE) is True:
+        return []
+    stage = "alpha" if not rule.version.at_least(1, 33) else "beta"
+    return [
+        Problem(
+            f"featureGates.{GATE}",
+            rule.kind.feature_gate_map.get(GATE),
+            f"must be true on Kubernetes {rule.version}: the {GATE} gate is {stage} and off by "
+            "default before 1.35",
+            set_command(f"featureGates.{GATE}", "true"),
+        )
+    ]
+
+
+def _gate_locked_on(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.version is None or not rule.version.at_least(1, 36):
+        return []
+    if rule.kind.feature_gate_map.get(GATE) is not False:
+        return []
+    return [
+        Problem(
+            f"featureGates.{GATE}",
+            False,
+            f"cannot be false on Kubernetes {rule.version}: {GATE} is GA and locked on from 1.36",
+            set_command(f"featureGates.{GATE}", "true"),
+        )
+    ]
+
+
+def _sub_path_version(rule: RuleInput) -> list[Problem]:
+    if rule.version is None or rule.version.at_least(1, 33):
+        return []
+    return [
+        Problem(
+            f"volumes[{index}].subPath",
+            volume.sub_path,
+            f"is not allowed for image volumes on Kubernetes {rule.version}: subPath is allowed "
+            "from 1.33",
+            rm_command(f"volumes[{index}].subPath"),
+        )
+        for index, volume in enumerate(rule.settings.pod.volumes)
+        if volume.sub_path is not None
+    ]
+
+
+def containerd_version(node_image: str) -> tuple[int, int, int] | None:
+    """The containerd a kind node image ships, when it is a known kind release's."""
+    reference = parse_image_reference(node_image)
+    if reference is None or reference.repository != KIND_NODE_REPOSITORY or reference.tag is None:
+        return None
+    known = KIND_NODE_IMAGES.get(reference.tag)
+    if known is None or reference.digest not in (None, known[0]):
+        return None
+    return known[1]
+
+
+def _show(version: tuple[int, int, int] | None) -> str:
+    return "unknown" if version is None else ".".join(map(str, version))
+
+
+def _containerd_sub_path(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "containerd":
+        return []
+    shipped = containerd_version(rule.kind.node_image)
+    if shipped is not None and shipped >= CONTAINERD_SUB_PATH:
+        return []
+    return [
+        Problem(
+            f"volumes[{index}].subPath",
+            volume.sub_path,
+            f"needs containerd >= 2.2 in the node image ({rule.kind.node_image} ships containerd "
+            f"{_show(shipped)}); earlier containerd ignores subPath and mounts the image root",
+            set_command("nodeImage", SUGGESTED_CONTAINERD_IMAGE),
+        )
+        for index, volume in enumerate(rule.settings.pod.volumes)
+        if volume.sub_path is not None
+    ]
+
+
+def _containerd_image_volumes(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "containerd":
+        return []
+    shipped = containerd_version(rule.kind.node_image)
+    if shipped is None or shipped >= CONTAINERD_IMAGE_VOLUMES:
+        return []
+    return [
+        Problem(
+            "nodeImage",
+            rule.kind.node_image,
+            f"ships containerd {_show(shipped)}; image volumes need containerd >= 2.1",
+            set_command("nodeImage", SUGGESTED_CONTAINERD_IMAGE),
+        )
+    ]
+
+
+def _crio_needs_crio_image(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "crio":
+        return []
+    reference = parse_image_reference(rule.kind.node_image)
+    if reference is None or reference.repository != KIND_NODE_REPOSITORY:
+        return []
+    return [
+        Problem(
+            "runtime",
+            "crio",
+            f"needs a node image with CRI-O, but {rule.kind.node_image} is a kind image that runs "
+            "containerd",
+            set_command("runtime", "containerd"),
+        )
+    ]
+
+
+def _containerd_not_on_crio_image(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "containerd":
+        return []
+    reference = parse_image_reference(rule.kind.node_image)
+    if reference is None or "crio" not in reference.repository:
+        return []
+    return [
+        Problem(
+            "runtime",
+            "containerd",
+            f"does not match {rule.kind.node_image}, a CRI-O node image (its CRI socket is "
+            "/var/run/crio/crio.sock)",
+            set_command("runtime", "crio"),
+        )
+    ]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("image volumes exist from 1.31", _image_volume_exists),
+    Rule("gate on below 1.35", _gate_on_before_default),
+    Rule("gate locked on from 1.36", _gate_locked_on),
+    Rule("subPath from 1.33", _sub_path_version),
+    Rule("subPath with containerd >= 2.2", _containerd_sub_path),
+    Rule("image volumes with containerd >= 2.1", _containerd_image_volumes),
+    Rule("crio needs a CRI-O node image", _crio_needs_crio_image),
+    Rule("containerd not on a CRI-O node image", _containerd_not_on_crio_image),
+)
+
+
+def check_rules(settings: Settings, raw: Mapping[str, str]) -> list[Problem]:
+    rule_input = RuleInput(settings, raw)
+    return [problem for rule in RULES for problem in rule.find(rule_input)]
