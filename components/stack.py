@@ -1,0 +1,62 @@
+"""Wires the components for one stack and names its outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.checks import VolumeCheck, VolumeCheckArgs
+from components.cluster import KindCluster, KindClusterArgs
+from components.pod import ImageVolumePod, ImageVolumePodArgs
+from components.pod_spec import CONTAINER_NAME
+from components.scripts import PodTarget
+from components.settings import KindClusterSettings, Settings
+
+
+def deploy(settings: Settings) -> dict[str, Any]:
+    """Declare the cluster (kind mode), the pod and the checks; return the stack outputs."""
+    cluster_settings = settings.cluster
+    if isinstance(cluster_settings, KindClusterSettings):
+        cluster = KindCluster("cluster", KindClusterArgs(cluster_settings))
+        kubeconfig: pulumi.Output[str] = cluster.kubeconfig
+        context = None
+        cluster_name: str | None = cluster.cluster_name
+        node_image: str | None = cluster_settings.node_image
+    else:
+        kubeconfig = pulumi.Output.secret(Path(cluster_settings.kubeconfig_path).read_text())
+        context = cluster_settings.context
+        cluster_name = context
+        node_image = None
+    kind_mode = isinstance(cluster_settings, KindClusterSettings)
+    pod = ImageVolumePod(
+        "image-volume",
+        ImageVolumePodArgs(
+            settings=settings.pod,
+            kubeconfig=kubeconfig,
+            context=context,
+            delete_unreachable=kind_mode,
+            create_namespace=kind_mode,
+        ),
+    )
+    checks = VolumeCheck(
+        "verify",
+        VolumeCheckArgs(
+            target=PodTarget(settings.pod.namespace, settings.pod.name, CONTAINER_NAME, context),
+            kubeconfig=kubeconfig,
+            pod_uid=pod.uid,
+            checks=settings.checks,
+            mount_paths=[volume.mount_path for volume in settings.pod.volumes],
+        ),
+    )
+    return {
+        "clusterName": cluster_name,
+        "kubeconfig": kubeconfig,
+        "namespace": settings.pod.namespace,
+        "podName": pod.pod_name,
+        "nodeImage": node_image,
+        "volumes": [volume.as_output() for volume in settings.pod.volumes],
+        "verification": checks.verification,
+        "readOnly": checks.read_only,
+    }

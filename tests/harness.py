@@ -1,0 +1,306 @@
+"""Test harness: fake CLIs on a private PATH, and the Pulumi program under mocks
+with every local.Command executed for real against those fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKECLI = Path(__file__).resolve().parent / "fakes" / "fakecli.py"
+FAKE_PROGRAMS = ("kind", "kubectl", "docker")
+# What the scripts may use from the host besides the fakes.
+HOST_TOOLS = ("sh", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo")
+
+
+@dataclass
+class FakeCli:
+    """A private PATH of fake kind/kubectl/docker (and basic tools), a HOME, a state dir."""
+
+    root: Path
+    missing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.bin = self.root / "bin"
+        self.home = self.root / "home"
+        self.state = self.root / "state"
+        for directory in (self.bin, self.home, self.state):
+            directory.mkdir(parents=True, exist_ok=True)
+        for tool in HOST_TOOLS:
+            found = shutil.which(tool)
+            if found and not (self.bin / tool).exists():
+                (self.bin / tool).symlink_to(found)
+        for program in FAKE_PROGRAMS:
+            self.install(program)
+        self.extra_env: dict[str, str] = {}
+
+    def install(self, program: str) -> None:
+        path = self.bin / program
+        if program in self.missing or path.exists():
+            return
+        path.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKECLI} {program} "$@"\n')
+        path.chmod(0o755)
+
+    def remove(self, program: str) -> None:
+        (self.bin / program).unlink(missing_ok=True)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": str(self.bin),
+            "HOME": str(self.home),
+            "FAKE_STATE": str(self.state),
+            "LANG": "C.UTF-8",
+            **self.extra_env,
+        }
+
+    def run(self, script: str, stdin: str = "", env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a script as pulumi-command's local.Command does: /bin/sh -c."""
+        return subprocess.run(
+            ["/bin/sh", "-c", script],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            cwd=self.root,
+            timeout=60,
+            check=False,
+        )
+
+    def calls(self, program: str | None = None) -> list[list[str]]:
+        path = self.state / "calls.jsonl"
+        if not path.exists():
+            return []
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        return [r["argv"] for r in records if program is None or r["program"] == program]
+
+    def clusters(self) -> list[str]:
+        directory = self.state / "clusters"
+        return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+    def add_pod(self, manifest: Mapping[str, Any]) -> None:
+        """What the API server would hold once pulumi-kubernetes created the pod."""
+        metadata = manifest["metadata"]
+        path = self.state / "pods" / metadata.get("namespace", "default") / f"{metadata['name']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(manifest))
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def is_secret(value: object) -> bool:
+    """Whether a mock-deserialized input value is a secret (wire form)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def reveal(value: Any) -> Any:
+    """An input value with every secret wrapper removed."""
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def run_like_command_provider(cli: FakeCli, inputs: Mapping[str, Any], which: str = "create") -> tuple[str, str]:
+    """Execute a local.Command's script the way pulumi-command does (run.go):
+    interpreter (default /bin/sh -c), stdin when non-empty, the environment
+    added to the process's, trailing newline trimmed; a failure's error holds
+    the command and its combined output."""
+    inputs = reveal(inputs)
+    script = inputs[which]
+    interpreter = list(inputs.get("interpreter") or ["/bin/sh", "-c"])
+    result = subprocess.run(
+        [*interpreter, script],
+        input=inputs.get("stdin") or "",
+        capture_output=True,
+        text=True,
+        env={**cli.env, **dict(inputs.get("environment") or {})},
+        cwd=inputs.get("dir") or cli.root,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise CommandFailed(
+            f"exit status {result.returncode}: running {script!r}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout.removesuffix("\n"), result.stderr.removesuffix("\n")
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    delete_before_replace: bool
+    additional_secret_outputs: list[str]
+    custom_timeouts: dict[str, str]
+    dependencies: list[str]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping the resource options it is sent, which
+    MockResourceArgs leaves out (parent, delete-before-replace, secrets, time-outs)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    provider=request.provider,
+                    inputs=rpc.deserialize_properties(request.object),
+                    delete_before_replace=request.deleteBeforeReplace,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    custom_timeouts={
+                        "create": request.customTimeouts.create,
+                        "update": request.customTimeouts.update,
+                    },
+                    dependencies=list(request.dependencies),
+                )
+            )
+        return response
+
+
+class ProgramMocks(pulumi.runtime.Mocks):
+    """Resources as their providers would answer; in update mode each
+    local.Command runs for real against the fakes (in preview none runs)."""
+
+    def __init__(self, cli: FakeCli | None, preview: bool) -> None:
+        self.cli = cli
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = reveal(dict(args.inputs))
+        if args.typ == "command:local:Command" and not self.preview:
+            if self.cli is None:
+                raise CommandFailed("no fake CLI given for a command")
+            outputs["stdout"], outputs["stderr"] = run_like_command_provider(self.cli, args.inputs)
+        if args.typ == "kubernetes:core/v1:Pod" and not self.preview:
+            outputs["metadata"] = {**outputs["metadata"], "uid": str(uuid.uuid4())}
+            outputs["status"] = {"phase": "Running"}
+            if self.cli is not None:
+                self.cli.add_pod(outputs)
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@dataclass
+class ProgramRun:
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: set[str] = field(default_factory=set)
+    known_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, got {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+
+def wire_config(config: Mapping[str, object]) -> dict[str, str]:
+    """Config values as the Pulumi CLI hands them to a program: strings, with
+    lists and maps JSON-encoded."""
+    wired = {}
+    for key, value in config.items():
+        if isinstance(value, str):
+            wired[key] = value
+        elif isinstance(value, bool):
+            wired[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            wired[key] = str(value)
+        else:
+            wired[key] = json.dumps(value)
+    return wired
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    """The imagevolume: settings of a shipped Pulumi.<stack>.yaml, as wired config."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    prefix = "imagevolume:"
+    values = {k[len(prefix):]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+    return wire_config(values)
+
+
+def run_program(
+    config: Mapping[str, str],
+    *,
+    stack: str = "dev",
+    preview: bool = False,
+    cli: FakeCli | None = None,
+) -> ProgramRun:
+    """Evaluate the stack's program (settings, components, outputs) under mocks."""
+    from components.settings import load_settings
+    from components.stack import deploy
+
+    mocks = ProgramMocks(cli, preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="imagevolume", stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config({f"imagevolume:{k}": v for k, v in config.items()})
+    run = ProgramRun(registrations=monitor.registrations, outputs={})
+
+    @pulumi.runtime.test
+    def evaluate() -> pulumi.Output[Any]:
+        outputs = deploy(load_settings())
+
+        async def collect() -> None:
+            for name, value in outputs.items():
+                output = pulumi.Output.from_input(value)
+                run.outputs[name] = await output.future()
+                if await output.is_secret():
+                    run.secret_outputs.add(name)
+                if await output.is_known():
+                    run.known_outputs.add(name)
+
+        return pulumi.Output.from_input(asyncio.ensure_future(collect()))
+
+    evaluate()
+    return run
+
+
+def walk_strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from walk_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from walk_strings(item)
+
+
