@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
+from components.model import Check
 from components.scripts import PodTarget, kubectl_exec_script, read_only_probe_script
-from components.settings import Check
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,7 @@ class VolumeCheck(pulumi.ComponentResource):
     verification: pulumi.Output[dict[str, str]]
     read_only: pulumi.Output[dict[str, str]]
 
-    def __init__(
-        self, name: str, args: VolumeCheckArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: VolumeCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:VolumeCheck", name, None, opts)
 
         def run(child: str, script: str) -> pulumi.Output[str]:

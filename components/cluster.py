@@ -8,8 +8,8 @@ import pulumi
 from pulumi_command import local
 
 from components.kind_config import cluster_fingerprint, render_kind_config
+from components.model import KindClusterSettings
 from components.scripts import kind_create_script, kind_delete_script
-from components.settings import KindClusterSettings
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,7 @@ class KindCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     cluster_name: str
 
-    def __init__(
-        self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
+    def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:KindCluster", name, None, opts)
         settings = args.settings
         config_yaml = render_kind_config(settings)

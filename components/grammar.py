@@ -92,7 +92,7 @@ _VERSION_RE = re.compile(r"v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*
 
 
 def parse_kubernetes_version(value: str) -> KubernetesVersion | None:
-    """"1.31", "1.31.0" or "v1.31.0"; pre-release suffixes are not accepted."""
+    """ "1.31", "1.31.0" or "v1.31.0"; pre-release suffixes are not accepted."""
     match = _VERSION_RE.fullmatch(value)
     if match is None:
         return None

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.model import PodSettings
 from components.pod_spec import pod_manifest
-from components.settings import PodSettings
 
 # Namespaces every cluster has; any other is created (kind mode only).
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -58,5 +58,6 @@ class SettingsError(pulumi.RunError):
     def __init__(self, stack: str, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
-        heading = f"stack {stack!r}: {count} problem{'s' if count != 1 else ''} in stack config, nothing was created:"
+        plural = "s" if count != 1 else ""
+        heading = f"stack {stack!r}: {count} problem{plural} in stack config, nothing was created:"
         super().__init__("\n".join([heading, *(f"- {p}" for p in self.problems)]))

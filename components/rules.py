@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from components.grammar import KubernetesVersion, parse_image_reference
+from components.model import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
 from components.problems import Problem, rm_command, set_command
-from components.settings import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
 
 GATE = "ImageVolume"
 KIND_NODE_REPOSITORY = "kindest/node"
@@ -119,8 +119,7 @@ def _sub_path_version(rule: RuleInput) -> list[Problem]:
         Problem(
             f"volumes[{index}].subPath",
             volume.sub_path,
-            f"is not allowed for image volumes on Kubernetes {rule.version}: subPath is allowed "
-            "from 1.33",
+            f"is not allowed for image volumes on Kubernetes {rule.version}: subPath is allowed from 1.33",
             rm_command(f"volumes[{index}].subPath"),
         )
         for index, volume in enumerate(rule.settings.pod.volumes)
@@ -188,8 +187,7 @@ def _crio_needs_crio_image(rule: RuleInput) -> list[Problem]:
         Problem(
             "runtime",
             "crio",
-            f"needs a node image with CRI-O, but {rule.kind.node_image} is a kind image that runs "
-            "containerd",
+            f"needs a node image with CRI-O, but {rule.kind.node_image} is a kind image that runs containerd",
             set_command("runtime", "containerd"),
         )
     ]

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.settings import KindClusterSettings
+from components.model import KindClusterSettings
 
 # A ConfigMap the create script writes into each cluster it makes, holding the
 # settings' fingerprint, so a later create can recognise its own cluster.
@@ -62,7 +62,7 @@ def kind_create_script(cluster: KindClusterSettings, fingerprint: str) -> str:
             'command -v "$engine" >/dev/null 2>&1 || fail "$engine is not on PATH: kind runs its '
             'nodes as $engine containers; install $engine"',
             '"$engine" info >/dev/null 2>&1 || fail "cannot reach the $engine daemon ($engine info '
-            'fails): kind runs its nodes as $engine containers; start it (e.g. sudo systemctl start '
+            "fails): kind runs its nodes as $engine containers; start it (e.g. sudo systemctl start "
             '$engine) and run again"',
             _PRIVATE_WORKDIR,
             'kubeconfig="$work/kubeconfig"',
@@ -190,7 +190,7 @@ def read_only_probe_script(target: PodTarget, mount_path: str) -> str:
             *_kubeconfig_from_stdin(),
             _assign("mount_path", mount_path),
             _assign("probe", probe),
-            f"in_pod() {{ {_exec_prefix(target)} \"$@\"; }}",
+            f'in_pod() {{ {_exec_prefix(target)} "$@"; }}',
             'if written=$(in_pod touch "$probe" 2>&1); then',
             '  fail "writing $probe succeeded: the volume at $mount_path is not read-only"',
             "fi",
@@ -206,6 +206,6 @@ def read_only_probe_script(target: PodTarget, mount_path: str) -> str:
             "  *,ro,*) ;;",
             '  *) fail "$mount_path is mounted without ro: $options" ;;',
             "esac",
-            "printf 'write refused: %s\\nmount options: %s\\n' \"$refusal\" \"$options\"",
+            'printf \'write refused: %s\\nmount options: %s\\n\' "$refusal" "$options"',
         ]
     )

@@ -14,9 +14,7 @@ import json
 import os
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -29,9 +27,18 @@ from components.grammar import (
     parse_image_reference,
     parse_kubernetes_version,
 )
+from components.model import (
+    DEFAULT_NODE_IMAGE,
+    Check,
+    ExistingClusterSettings,
+    ImageVolume,
+    KindClusterSettings,
+    PodSettings,
+    Settings,
+)
 from components.problems import NAMESPACE, Problem, SettingsError, rm_command, set_command
+from components.rules import check_rules
 
-DEFAULT_NODE_IMAGE = "ghcr.io/carlory/kindnode-crio:v1.31.0"
 DEFAULT_POD_IMAGE = "registry.k8s.io/e2e-test-images/echoserver:2.3"
 DEFAULT_VOLUME = {
     "name": "volume",
@@ -77,75 +84,6 @@ KNOWN_KEYS = (
 )
 VOLUME_KEYS = ("name", "reference", "pullPolicy", "mountPath", "subPath")
 INVALID = object()  # a value already reported as a Problem
-
-
-@dataclass(frozen=True)
-class ImageVolume:
-    name: str
-    reference: str
-    pull_policy: str
-    mount_path: str
-    sub_path: str | None = None
-
-    def as_output(self) -> dict[str, str]:
-        out = {
-            "name": self.name,
-            "reference": self.reference,
-            "pullPolicy": self.pull_policy,
-            "mountPath": self.mount_path,
-        }
-        if self.sub_path is not None:
-            out["subPath"] = self.sub_path
-        return out
-
-
-@dataclass(frozen=True)
-class Check:
-    """A command run in the pod's container, as an argv (no shell)."""
-
-    argv: tuple[str, ...]
-
-    @property
-    def command_line(self) -> str:
-        return shlex.join(self.argv)
-
-
-@dataclass(frozen=True)
-class KindClusterSettings:
-    name: str
-    node_image: str
-    runtime: str
-    workers: int
-    feature_gates: tuple[tuple[str, bool], ...]
-    ready_timeout_seconds: int
-
-    @property
-    def feature_gate_map(self) -> dict[str, bool]:
-        return dict(self.feature_gates)
-
-
-@dataclass(frozen=True)
-class ExistingClusterSettings:
-    kubeconfig_path: str
-    context: str | None
-
-
-@dataclass(frozen=True)
-class PodSettings:
-    name: str
-    namespace: str
-    image: str
-    volumes: tuple[ImageVolume, ...]
-    ready_timeout_seconds: int
-
-
-@dataclass(frozen=True)
-class Settings:
-    stack: str
-    cluster: KindClusterSettings | ExistingClusterSettings
-    kubernetes_version: KubernetesVersion | None  # None: existing cluster, version not given
-    pod: PodSettings
-    checks: tuple[Check, ...]
 
 
 class _Reader:
@@ -205,8 +143,7 @@ def _timeout(reader: _Reader, key: str) -> int:
         key,
         DEFAULT_TIMEOUT,
         _is_timeout,
-        f"must be a duration of whole h/m/s parts from {TIMEOUT_MIN_SECONDS}s to 1h, "
-        "e.g. 90s, 5m, 1m30s",
+        f"must be a duration of whole h/m/s parts from {TIMEOUT_MIN_SECONDS}s to 1h, e.g. 90s, 5m, 1m30s",
         DEFAULT_TIMEOUT,
     )
     seconds = parse_duration_seconds(text)
@@ -392,12 +329,7 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
 
 def _is_sub_path(value: str) -> bool:
     # Kubernetes' validateLocalDescendingPath: relative, no ".." element.
-    return (
-        value != ""
-        and "\0" not in value
-        and not value.startswith("/")
-        and ".." not in value.split("/")
-    )
+    return value != "" and "\0" not in value and not value.startswith("/") and ".." not in value.split("/")
 
 
 def _is_mount_path(value: str) -> bool:
@@ -469,7 +401,9 @@ def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
         fields[key] = None
         if value is None:
             if required:
-                reader.problem(f"{at}.{key}", None, f"is required; {allowed}", set_command(f"{at}.{key}", example))
+                reader.problem(
+                    f"{at}.{key}", None, f"is required; {allowed}", set_command(f"{at}.{key}", example)
+                )
         elif not isinstance(value, str) or not valid(value):
             reader.problem(f"{at}.{key}", value, allowed, set_command(f"{at}.{key}", example))
         else:
@@ -592,16 +526,13 @@ def _kubernetes_version(
 
 def parse_settings(raw: Mapping[str, str], stack: str) -> Settings:
     """Validate every setting; raise SettingsError naming each problem."""
-    from components.rules import check_rules  # rules read Settings, defined here
-
     reader = _Reader(raw)
     _unknown_keys(reader)
     mode = reader.string(
         "clusterMode",
         "kind",
         _one_of(CLUSTER_MODES),
-        "must be kind (create a kind cluster) or existing (use the cluster of "
-        f"{NAMESPACE}:kubeconfig)",
+        f"must be kind (create a kind cluster) or existing (use the cluster of {NAMESPACE}:kubeconfig)",
         "kind",
     )
     _mode_keys(reader, mode)
@@ -641,9 +572,7 @@ def parse_settings(raw: Mapping[str, str], stack: str) -> Settings:
     version = _kubernetes_version(reader, cluster)
     if reader.problems:
         raise SettingsError(stack, reader.problems)
-    settings = Settings(
-        stack=stack, cluster=cluster, kubernetes_version=version, pod=pod, checks=checks
-    )
+    settings = Settings(stack=stack, cluster=cluster, kubernetes_version=version, pod=pod, checks=checks)
     rule_problems = check_rules(settings, raw)
     if rule_problems:
         raise SettingsError(stack, rule_problems)
@@ -657,9 +586,7 @@ def stack_config() -> dict[str, str]:
         **pulumi.runtime.config.get_config_env(),
         **pulumi.runtime.config.CONFIG.get(),
     }
-    return {
-        key[len(prefix) :]: str(value) for key, value in merged.items() if key.startswith(prefix)
-    }
+    return {key[len(prefix) :]: str(value) for key, value in merged.items() if key.startswith(prefix)}
 
 
 def load_settings() -> Settings:

@@ -9,10 +9,10 @@ import pulumi
 
 from components.checks import VolumeCheck, VolumeCheckArgs
 from components.cluster import KindCluster, KindClusterArgs
+from components.model import KindClusterSettings, Settings
 from components.pod import ImageVolumePod, ImageVolumePodArgs
 from components.pod_spec import CONTAINER_NAME
 from components.scripts import PodTarget
-from components.settings import KindClusterSettings, Settings
 
 
 def deploy(settings: Settings) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: components/
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness
 
-from harness import FakeCli  # noqa: E402
+from harness import FakeCli
 
 
 @pytest.fixture

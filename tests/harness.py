@@ -19,6 +19,9 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from components.settings import load_settings
+from components.stack import deploy
+
 ROOT = Path(__file__).resolve().parent.parent
 FAKECLI = Path(__file__).resolve().parent / "fakes" / "fakecli.py"
 FAKE_PROGRAMS = ("kind", "kubectl", "docker")
@@ -67,7 +70,9 @@ class FakeCli:
             **self.extra_env,
         }
 
-    def run(self, script: str, stdin: str = "", env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, script: str, stdin: str = "", env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a script as pulumi-command's local.Command does: /bin/sh -c."""
         return subprocess.run(
             ["/bin/sh", "-c", script],
@@ -99,7 +104,7 @@ class FakeCli:
         path.write_text(json.dumps(manifest))
 
 
-class CommandFailed(Exception):
+class CommandFailedError(Exception):
     pass
 
 
@@ -119,7 +124,9 @@ def reveal(value: Any) -> Any:
     return value
 
 
-def run_like_command_provider(cli: FakeCli, inputs: Mapping[str, Any], which: str = "create") -> tuple[str, str]:
+def run_like_command_provider(
+    cli: FakeCli, inputs: Mapping[str, Any], which: str = "create"
+) -> tuple[str, str]:
     """Execute a local.Command's script the way pulumi-command does (run.go):
     interpreter (default /bin/sh -c), stdin when non-empty, the environment
     added to the process's, trailing newline trimmed; a failure's error holds
@@ -138,7 +145,7 @@ def run_like_command_provider(cli: FakeCli, inputs: Mapping[str, Any], which: st
         check=False,
     )
     if result.returncode != 0:
-        raise CommandFailed(
+        raise CommandFailedError(
             f"exit status {result.returncode}: running {script!r}:\n{result.stdout}{result.stderr}"
         )
     return result.stdout.removesuffix("\n"), result.stderr.removesuffix("\n")
@@ -167,7 +174,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
                 Registration(
@@ -201,7 +208,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
         outputs = reveal(dict(args.inputs))
         if args.typ == "command:local:Command" and not self.preview:
             if self.cli is None:
-                raise CommandFailed("no fake CLI given for a command")
+                raise CommandFailedError("no fake CLI given for a command")
             outputs["stdout"], outputs["stderr"] = run_like_command_provider(self.cli, args.inputs)
         if args.typ == "kubernetes:core/v1:Pod" and not self.preview:
             outputs["metadata"] = {**outputs["metadata"], "uid": str(uuid.uuid4())}
@@ -253,7 +260,7 @@ def stack_file_config(stack: str) -> dict[str, str]:
     """The imagevolume: settings of a shipped Pulumi.<stack>.yaml, as wired config."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
     prefix = "imagevolume:"
-    values = {k[len(prefix):]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
+    values = {k[len(prefix) :]: v for k, v in (document.get("config") or {}).items() if k.startswith(prefix)}
     return wire_config(values)
 
 
@@ -265,16 +272,13 @@ def run_program(
     cli: FakeCli | None = None,
 ) -> ProgramRun:
     """Evaluate the stack's program (settings, components, outputs) under mocks."""
-    from components.settings import load_settings
-    from components.stack import deploy
-
     mocks = ProgramMocks(cli, preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="imagevolume", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config({f"imagevolume:{k}": v for k, v in config.items()})
     run = ProgramRun(registrations=monitor.registrations, outputs={})
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def evaluate() -> pulumi.Output[Any]:
         outputs = deploy(load_settings())
 
@@ -302,5 +306,3 @@ def walk_strings(value: object) -> Iterable[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from walk_strings(item)
-
-

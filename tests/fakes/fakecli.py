@@ -27,6 +27,9 @@ import yaml
 STATE = Path(os.environ["FAKE_STATE"])
 CLUSTERS = STATE / "clusters"
 PODS = STATE / "pods"
+CONNECTION_REFUSED = (
+    "The connection to the server 127.0.0.1:40000 was refused - did you specify the right host or port?"
+)
 # The content of quay.io/crio/artifact:v1 and :v2 (REFERENCE.md section 1).
 ARTIFACT_FILES = {"dir/file": "1\n", "file": "2\n"}
 
@@ -56,8 +59,7 @@ def docker_reachable() -> bool:
 
 
 DOCKER_DOWN = (
-    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-    "Is the docker daemon running?"
+    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 )
 
 
@@ -115,7 +117,9 @@ def kind_create(argv: list[str]) -> None:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": f"kind-{name}", "cluster": {"server": "https://127.0.0.1:40000"}}],
-        "contexts": [{"name": f"kind-{name}", "context": {"cluster": f"kind-{name}", "user": f"kind-{name}"}}],
+        "contexts": [
+            {"name": f"kind-{name}", "context": {"cluster": f"kind-{name}", "user": f"kind-{name}"}}
+        ],
         "current-context": f"kind-{name}",
         "users": [{"name": f"kind-{name}", "user": {"client-key-data": token}}],
     }
@@ -158,14 +162,13 @@ def kind(argv: list[str]) -> None:
         for name in names:
             print(name)
     elif verb == ["get", "kubeconfig"]:
-        name = flag(argv, "--name", "kind")
-        assert name is not None
-        if not cluster_dir(name).exists():
+        wanted = flag(argv, "--name", "kind") or "kind"
+        if not cluster_dir(wanted).exists():
             fail(
-                f'ERROR: could not locate any control plane nodes for cluster named "{name}". '
+                f'ERROR: could not locate any control plane nodes for cluster named "{wanted}". '
                 "Use the --name option to select a different cluster"
             )
-        sys.stdout.write(kubeconfig_text(name))
+        sys.stdout.write(kubeconfig_text(wanted))
     else:
         fail(f"fake kind: unsupported {argv}")
 
@@ -174,7 +177,8 @@ def kind(argv: list[str]) -> None:
 
 
 def load_state(name: str) -> dict[str, Any]:
-    return json.loads((cluster_dir(name) / "state.json").read_text())
+    state: dict[str, Any] = json.loads((cluster_dir(name) / "state.json").read_text())
+    return state
 
 
 def save_state(name: str, state: dict[str, Any]) -> None:
@@ -193,8 +197,8 @@ def connected_cluster(argv: list[str]) -> str:
     name = contexts[context]["cluster"].removeprefix("kind-")
     # A recreated cluster has new credentials: an old kubeconfig cannot reach it.
     if not cluster_dir(name).exists() or yaml.safe_load(kubeconfig_text(name)) != config:
-        fail("The connection to the server 127.0.0.1:40000 was refused - did you specify the right host or port?")
-    return name
+        fail(CONNECTION_REFUSED)
+    return str(name)
 
 
 def pod_file(namespace: str, pod: str) -> Path:
@@ -206,7 +210,7 @@ def image_tree(reference: str, sub_path: str | None) -> dict[str, str]:
     if not sub_path:
         return dict(files)
     prefix = sub_path.strip("/") + "/"
-    return {path[len(prefix):]: text for path, text in files.items() if path.startswith(prefix)}
+    return {path[len(prefix) :]: text for path, text in files.items() if path.startswith(prefix)}
 
 
 def pod_mounts(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -222,7 +226,7 @@ def resolve(mounts: dict[str, dict[str, str]], path: str) -> tuple[str, dict[str
     path = os.path.normpath(path)
     for mount in sorted(mounts, key=len, reverse=True):
         if path == mount or path.startswith(mount + "/"):
-            return mount, mounts[mount], path[len(mount):].strip("/")
+            return mount, mounts[mount], path[len(mount) :].strip("/")
     return None
 
 
@@ -231,16 +235,16 @@ def listing(tree: dict[str, str], inside: str) -> list[str] | None:
     entries: dict[str, str | None] = {}
     for path, text in tree.items():
         if path.startswith(prefix):
-            head, _, rest = path[len(prefix):].partition("/")
+            head, _, rest = path[len(prefix) :].partition("/")
             entries[head] = None if rest else text
     if not entries and inside not in ("",):
         return None
     lines = [f"total {len(entries) * 4}"]
-    for entry, text in sorted(entries.items()):
-        if text is None:
+    for entry, content in sorted(entries.items()):
+        if content is None:
             lines.append(f"drwxr-xr-x 2 1000 users 4096 Jun  3 12:00 {entry}")
         else:
-            lines.append(f"-rw-r--r-- 1 1000 users {len(text)} Jun  3 12:00 {entry}")
+            lines.append(f"-rw-r--r-- 1 1000 users {len(content)} Jun  3 12:00 {entry}")
     return lines
 
 
@@ -255,7 +259,11 @@ def run_in_container(mounts: dict[str, dict[str, str]], command: list[str]) -> i
         return 0
     if program == "cat" and args == ["/proc/mounts"]:
         print("overlay / overlay rw,relatime 0 0")
-        options = "rw,relatime" if os.environ.get("FAKE_VOLUME_WRITABLE") == "1" else "ro,nosuid,nodev,noexec,relatime"
+        options = (
+            "rw,relatime"
+            if os.environ.get("FAKE_VOLUME_WRITABLE") == "1"
+            else "ro,nosuid,nodev,noexec,relatime"
+        )
         for mount in mounts:
             print(f"overlay {mangle(mount)} overlay {options} 0 0")
         return 0
@@ -289,7 +297,7 @@ def kubectl(argv: list[str]) -> None:
     state = load_state(name)
     words = [a for a in argv if not a.startswith("-")]
     if "exec" in argv:
-        command = argv[argv.index("--") + 1:]
+        command = argv[argv.index("--") + 1 :]
         pod = argv[argv.index("exec") + 1]
         path = pod_file(namespace, pod)
         if not path.exists():

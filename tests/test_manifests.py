@@ -1,0 +1,141 @@
+"""The rendered kind config and pod, against the walkthrough and the real schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.kind_config import cluster_fingerprint, kind_config, render_kind_config
+from components.model import KindClusterSettings
+from components.pod_spec import pod_manifest
+from components.settings import parse_settings
+from harness import stack_file_config
+
+# REFERENCE.md section 1, step 1, verbatim.
+WALKTHROUGH_KIND_CONFIG = """
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+  kubeadmConfigPatches:
+  - |
+    kind: InitConfiguration
+    nodeRegistration:
+      criSocket: unix:///var/run/crio/crio.sock
+  - |
+    kind: JoinConfiguration
+    nodeRegistration:
+      criSocket: unix:///var/run/crio/crio.sock
+- role: worker
+  kubeadmConfigPatches:
+  - |
+    kind: JoinConfiguration
+    nodeRegistration:
+      criSocket: unix:///var/run/crio/crio.sock
+featureGates: {"ImageVolume": true}
+"""
+
+# REFERENCE.md section 1, step 2, verbatim.
+WALKTHROUGH_POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pod
+spec:
+  containers:
+  - name: test
+    image: registry.k8s.io/e2e-test-images/echoserver:2.3
+    volumeMounts:
+    - name: volume
+      mountPath: /volume
+  volumes:
+  - name: volume
+    image:
+      reference: quay.io/crio/artifact:v1
+      pullPolicy: IfNotPresent
+"""
+
+
+def kind_settings(raw: dict[str, str], stack: str = "dev") -> KindClusterSettings:
+    cluster = parse_settings(raw, stack).cluster
+    assert isinstance(cluster, KindClusterSettings)
+    return cluster
+
+
+@pytest.mark.parametrize("config", [{}, "dev"], ids=["defaults", "dev-stack-file"])
+def test_kind_config_is_the_walkthroughs(config: dict[str, str] | str) -> None:
+    cluster = kind_settings(stack_file_config(config) if isinstance(config, str) else config)
+    assert yaml.safe_load(render_kind_config(cluster)) == yaml.safe_load(WALKTHROUGH_KIND_CONFIG)
+
+
+def test_containerd_kind_config_has_no_crio_socket_and_counts_workers() -> None:
+    cluster = kind_settings({**stack_file_config("containerd"), "workers": "3"}, "containerd")
+    config = yaml.safe_load(render_kind_config(cluster))
+    assert [node["role"] for node in config["nodes"]] == ["control-plane"] + ["worker"] * 3
+    assert "crio" not in render_kind_config(cluster)
+    assert config["featureGates"] == {"ImageVolume": True}
+
+
+def test_zero_workers_is_a_control_plane_alone() -> None:
+    cluster = kind_settings({"workers": "0"})
+    assert [node["role"] for node in kind_config(cluster)["nodes"]] == ["control-plane"]
+
+
+def test_fingerprint_changes_with_anything_that_defines_the_cluster() -> None:
+    base = kind_settings(stack_file_config("dev"))
+    changes = [{"clusterName": "other"}, {"workers": "2"}, {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.32.0"}]
+    fingerprints = {cluster_fingerprint(base)} | {cluster_fingerprint(kind_settings(c)) for c in changes}
+    assert len(fingerprints) == 4
+    # ...and not with what does not (time-outs re-run create, which adopts).
+    slower = kind_settings({"clusterReadyTimeout": "10m"})
+    assert cluster_fingerprint(slower) == cluster_fingerprint(base)
+
+
+def test_pod_is_the_walkthroughs() -> None:
+    settings = parse_settings(stack_file_config("dev"), "dev")
+    expected = yaml.safe_load(WALKTHROUGH_POD)
+    expected["metadata"]["namespace"] = "default"
+    assert pod_manifest(settings.pod) == expected
+
+
+@pytest.mark.parametrize("stack", ["dev", "containerd", "existing"])
+def test_pod_validates_against_the_kubernetes_schema(
+    stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # the existing stack names ~/.kube/config
+    kube = tmp_path / ".kube"
+    kube.mkdir()
+    (kube / "config").write_text("apiVersion: v1\nkind: Config\n")
+    settings = parse_settings(stack_file_config(stack), stack)
+    version = settings.kubernetes_version
+    assert version is not None
+    # Strict: unknown fields (a typo such as volumeMount) fail too.
+    kubernetes_validate.validate(pod_manifest(settings.pod), f"{version.major}.{version.minor}.0", strict=True)
+
+
+def test_schema_validation_catches_a_broken_image_volume() -> None:
+    manifest = pod_manifest(parse_settings({}, "dev").pod)
+    manifest["spec"]["volumes"][0]["image"]["ref"] = manifest["spec"]["volumes"][0]["image"].pop("reference")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, "1.31.0", strict=True)
+
+
+def test_image_volume_source_is_unknown_to_the_1_30_schema() -> None:
+    """Why the version rules start at 1.31: the API has no `image` volume before."""
+    manifest = pod_manifest(parse_settings({}, "dev").pod)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+
+
+def test_sub_path_is_rendered_on_the_mount() -> None:
+    settings = parse_settings(stack_file_config("containerd"), "containerd")
+    mounts = pod_manifest(settings.pod)["spec"]["containers"][0]["volumeMounts"]
+    assert mounts == [
+        {"name": "volume", "mountPath": "/volume"},
+        {"name": "volume-dir", "mountPath": "/volume-dir", "subPath": "dir"},
+    ]
+    assert json.dumps(pod_manifest(settings.pod))  # plain data, ready for the provider
