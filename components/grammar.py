@@ -51,20 +51,21 @@ class ImageReference:
     tag: str | None
     digest: str | None
 
-    @property
-    def repository(self) -> str:
-        """The name without a registry host, e.g. "kindest/node"."""
-        first, _, rest = self.name.partition("/")
-        # distribution/reference: the first component is a host when it has a
-        # dot or a port, or is "localhost"; otherwise it is Docker Hub's.
-        if rest and ("." in first or ":" in first or first == "localhost"):
-            return rest
-        return self.name
+
+def _is_registry_host(component: str) -> bool:
+    # distribution/reference splitDockerDomain: a host has a dot or a port, or
+    # is "localhost"; any other first component is part of a Docker Hub path.
+    return "." in component or ":" in component or component == "localhost"
 
 
 def parse_image_reference(value: str) -> ImageReference | None:
     match = _REFERENCE_RE.fullmatch(value)
     if match is None or len(match["name"]) > _NAME_TOTAL_MAX:
+        return None
+    domain = match["domain"]
+    # A first component without "." or ":" that is not "localhost" is a Docker
+    # Hub path component (splitDockerDomain), and those are lowercase.
+    if domain and not _is_registry_host(domain) and domain != domain.lower():
         return None
     return ImageReference(name=match["name"], tag=match["tag"], digest=match["digest"])
 

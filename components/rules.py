@@ -15,7 +15,8 @@ from components.model import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
 from components.problems import Problem, rm_command, set_command
 
 GATE = "ImageVolume"
-KIND_NODE_REPOSITORY = "kindest/node"
+# kind's node images on Docker Hub, under each name a client resolves there.
+KIND_NODE_NAMES = ("kindest/node", "docker.io/kindest/node", "index.docker.io/kindest/node")
 # kind's default node images and the containerd they ship (kind release notes).
 KIND_NODE_IMAGES: dict[str, tuple[str, tuple[int, int, int]]] = {
     "v1.33.1": ("sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f", (2, 1, 1)),
@@ -130,7 +131,7 @@ def _sub_path_version(rule: RuleInput) -> list[Problem]:
 def containerd_version(node_image: str) -> tuple[int, int, int] | None:
     """The containerd a kind node image ships, when it is a known kind release's."""
     reference = parse_image_reference(node_image)
-    if reference is None or reference.repository != KIND_NODE_REPOSITORY or reference.tag is None:
+    if reference is None or reference.name not in KIND_NODE_NAMES or reference.tag is None:
         return None
     known = KIND_NODE_IMAGES.get(reference.tag)
     if known is None or reference.digest not in (None, known[0]):
@@ -181,7 +182,7 @@ def _crio_needs_crio_image(rule: RuleInput) -> list[Problem]:
     if rule.kind is None or rule.kind.runtime != "crio":
         return []
     reference = parse_image_reference(rule.kind.node_image)
-    if reference is None or reference.repository != KIND_NODE_REPOSITORY:
+    if reference is None or reference.name not in KIND_NODE_NAMES:
         return []
     return [
         Problem(
@@ -197,7 +198,7 @@ def _containerd_not_on_crio_image(rule: RuleInput) -> list[Problem]:
     if rule.kind is None or rule.kind.runtime != "containerd":
         return []
     reference = parse_image_reference(rule.kind.node_image)
-    if reference is None or "crio" not in reference.repository:
+    if reference is None or "crio" not in reference.name:
         return []
     return [
         Problem(

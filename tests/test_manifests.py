@@ -87,7 +87,11 @@ def test_zero_workers_is_a_control_plane_alone() -> None:
 
 def test_fingerprint_changes_with_anything_that_defines_the_cluster() -> None:
     base = kind_settings(stack_file_config("dev"))
-    changes = [{"clusterName": "other"}, {"workers": "2"}, {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.32.0"}]
+    changes = [
+        {"clusterName": "other"},
+        {"workers": "2"},
+        {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.32.0"},
+    ]
     fingerprints = {cluster_fingerprint(base)} | {cluster_fingerprint(kind_settings(c)) for c in changes}
     assert len(fingerprints) == 4
     # ...and not with what does not (time-outs re-run create, which adopts).
@@ -114,7 +118,9 @@ def test_pod_validates_against_the_kubernetes_schema(
     version = settings.kubernetes_version
     assert version is not None
     # Strict: unknown fields (a typo such as volumeMount) fail too.
-    kubernetes_validate.validate(pod_manifest(settings.pod), f"{version.major}.{version.minor}.0", strict=True)
+    kubernetes_validate.validate(
+        pod_manifest(settings.pod), f"{version.major}.{version.minor}.0", strict=True
+    )
 
 
 def test_schema_validation_catches_a_broken_image_volume() -> None:

@@ -87,7 +87,10 @@ def test_create_adopts_a_cluster_it_made_from_the_same_settings(cli: FakeCli) ->
 
 
 def test_create_refuses_a_foreign_cluster_of_the_same_name_and_leaves_it(cli: FakeCli) -> None:
-    foreign = cli.run(f"kind create cluster --name {CLUSTER.name} --config - --kubeconfig x", stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n")
+    foreign = cli.run(
+        f"kind create cluster --name {CLUSTER.name} --config - --kubeconfig x",
+        stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n",
+    )
     assert foreign.returncode == 0, foreign.stderr
     before = kubeconfig_of(cli)
     code, stdout, stderr = create(cli)
@@ -233,7 +236,9 @@ def test_kubeconfig_goes_through_a_private_file_that_is_removed(cli: FakeCli, ru
     assert not (cli.home / ".kube").exists()
 
 
-def test_read_only_probe_reports_the_refused_write_and_the_mount_options(cli: FakeCli, running_pod: str) -> None:
+def test_read_only_probe_reports_the_refused_write_and_the_mount_options(
+    cli: FakeCli, running_pod: str
+) -> None:
     result = cli.run(read_only_probe_script(TARGET, "/volume"), stdin=running_pod)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -252,7 +257,11 @@ def test_read_only_probe_fails_on_a_writable_volume(cli: FakeCli, running_pod: s
 def test_read_only_probe_finds_a_mount_path_with_spaces_and_metacharacters(cli: FakeCli) -> None:
     mount_path = "/data $(x) ;`y`"
     settings = parse_settings(
-        {"volumes": json.dumps([{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": mount_path}])},
+        {
+            "volumes": json.dumps(
+                [{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": mount_path}]
+            )
+        },
         "dev",
     )
     code, kubeconfig, _ = create(cli)

@@ -1,0 +1,264 @@
+"""Stack config parsing: defaults, and a clear answer for every mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
+from components.problems import SettingsError
+from components.settings import default_checks, default_cluster_name, parse_settings
+from harness import FakeCli, run_program
+
+ARTIFACT = "quay.io/crio/artifact:v1"
+
+
+def volumes(*items: dict[str, object]) -> str:
+    return json.dumps(list(items))
+
+
+def volume(**fields: object) -> dict[str, object]:
+    return {"name": "volume", "reference": ARTIFACT, "mountPath": "/volume", **fields}
+
+
+def test_defaults_are_the_walkthrough() -> None:
+    settings = parse_settings({}, "dev")
+    assert settings.cluster == KindClusterSettings(
+        name="imagevolume-dev",
+        node_image="ghcr.io/carlory/kindnode-crio:v1.31.0",
+        runtime="crio",
+        workers=1,
+        feature_gates=(("ImageVolume", True),),
+        ready_timeout_seconds=300,
+    )
+    assert str(settings.kubernetes_version) == "1.31.0"
+    assert settings.pod.name == "pod" and settings.pod.namespace == "default"
+    assert settings.pod.image == "registry.k8s.io/e2e-test-images/echoserver:2.3"
+    assert settings.pod.volumes == (ImageVolume("volume", ARTIFACT, "IfNotPresent", "/volume"),)
+    assert [c.command_line for c in settings.checks] == [
+        "ls -l /volume",
+        "ls -l /volume/dir",
+        "cat /volume/dir/file",
+    ]
+
+
+def test_values_are_parsed_from_the_cli_wire_form() -> None:
+    settings = parse_settings(
+        {
+            "workers": "3",
+            "featureGates": '{"ImageVolume": "true", "OtherGate": false}',
+            "clusterReadyTimeout": "1m30s",
+            "checks": '[["cat", "/volume/file"]]',
+        },
+        "dev",
+    )
+    assert isinstance(settings.cluster, KindClusterSettings)
+    assert settings.cluster.workers == 3
+    assert settings.cluster.feature_gate_map == {"ImageVolume": True, "OtherGate": False}
+    assert settings.cluster.ready_timeout_seconds == 90
+    assert settings.checks == (Check(("cat", "/volume/file")),)
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        ("dev", "imagevolume-dev"),
+        ("Team_B.prod", "imagevolume-team-b-prod"),
+        ("x" * 80, "imagevolume-" + "x" * 37),
+    ],
+)
+def test_default_cluster_name_is_per_stack_and_valid(stack: str, expected: str) -> None:
+    assert default_cluster_name(stack) == expected
+    cluster = parse_settings({}, stack).cluster
+    assert isinstance(cluster, KindClusterSettings) and cluster.name == expected
+
+
+def test_pull_policy_defaults_like_kubernetes() -> None:
+    def policy(reference: str) -> str:
+        return (
+            parse_settings(
+                {"volumes": volumes({"name": "v", "reference": reference, "mountPath": "/v"})}, "dev"
+            )
+            .pod.volumes[0]
+            .pull_policy
+        )
+
+    assert policy("quay.io/crio/artifact:v1") == "IfNotPresent"
+    assert policy("quay.io/crio/artifact") == "Always"
+    assert policy("quay.io/crio/artifact:latest") == "Always"
+    assert policy("quay.io/crio/artifact@sha256:" + "a" * 64) == "IfNotPresent"
+
+
+def test_default_checks_follow_each_volume() -> None:
+    checks = default_checks(
+        (
+            ImageVolume("a", "quay.io/crio/artifact:v2", "IfNotPresent", "/a"),
+            ImageVolume("b", "quay.io/crio/artifact:v2", "IfNotPresent", "/b", sub_path="dir"),
+            ImageVolume("c", "registry.example.com/other:1", "IfNotPresent", "/c/"),
+        )
+    )
+    assert [c.command_line for c in checks] == [
+        "ls -l /a",
+        "ls -l /a/dir",
+        "cat /a/dir/file",
+        "ls -l /b",
+        "cat /b/file",
+        "ls -l /c",
+    ]
+
+
+def test_existing_mode_reads_the_named_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    settings = parse_settings(
+        {"clusterMode": "existing", "kubeconfig": str(kubeconfig), "context": "prod"}, "prod"
+    )
+    assert settings.cluster == ExistingClusterSettings(str(kubeconfig), "prod")
+    assert settings.kubernetes_version is None
+
+
+# Each row: a bad config, and the key (under imagevolume:) its problem must name.
+BAD_CONFIGS: list[tuple[dict[str, str], str]] = [
+    ({"clusterMode": "kinds"}, "clusterMode"),
+    ({"clusterMode": "Kind"}, "clusterMode"),
+    ({"clusterName": "Bad_Name"}, "clusterName"),
+    ({"clusterName": "-leading-dash"}, "clusterName"),
+    ({"clusterName": "a" * 50}, "clusterName"),
+    ({"clusterName": "name;rm -rf /"}, "clusterName"),
+    ({"clusterName": ""}, "clusterName"),
+    ({"nodeImage": "not an image"}, "nodeImage"),
+    ({"nodeImage": "UPPER/case:v1"}, "nodeImage"),
+    ({"nodeImage": "kindest/node:v1.35.0@sha256:short"}, "nodeImage"),
+    ({"nodeImage": "$(curl evil)"}, "nodeImage"),
+    ({"nodeImage": "ghcr.io/carlory/kindnode-crio:latest"}, "kubernetesVersion"),
+    ({"runtime": "docker"}, "runtime"),
+    ({"runtime": "CRI-O"}, "runtime"),
+    ({"workers": "-1"}, "workers"),
+    ({"workers": "1.5"}, "workers"),
+    ({"workers": "eleven"}, "workers"),
+    ({"workers": "11"}, "workers"),
+    ({"kubernetesVersion": "1.31.x"}, "kubernetesVersion"),
+    ({"kubernetesVersion": "latest"}, "kubernetesVersion"),
+    ({"featureGates": "ImageVolume=true"}, "featureGates"),
+    ({"featureGates": '["ImageVolume"]'}, "featureGates"),
+    ({"featureGates": '{"ImageVolume": "yes"}'}, "featureGates.ImageVolume"),
+    ({"featureGates": '{"image-volume": true}'}, "featureGates.image-volume"),
+    ({"podName": "Pod"}, "podName"),
+    ({"podName": "pod name"}, "podName"),
+    ({"namespace": "kube_system"}, "namespace"),
+    ({"namespace": "a" * 64}, "namespace"),
+    ({"podImage": "echoserver:2.3 "}, "podImage"),
+    ({"podImage": "registry.k8s.io/e2e-test-images/echoserver:"}, "podImage"),
+    ({"volumes": "[]"}, "volumes"),
+    ({"volumes": "{}"}, "volumes"),
+    ({"volumes": "not json"}, "volumes"),
+    ({"volumes": '["volume"]'}, "volumes[0]"),
+    ({"volumes": volumes(volume(name="Volume"))}, "volumes[0].name"),
+    ({"volumes": volumes({"reference": ARTIFACT, "mountPath": "/v"})}, "volumes[0].name"),
+    ({"volumes": volumes(volume(reference="quay.io/crio/artifact:v1 ; ls"))}, "volumes[0].reference"),
+    ({"volumes": volumes(volume(reference=None))}, "volumes[0].reference"),
+    ({"volumes": volumes(volume(pullPolicy="always"))}, "volumes[0].pullPolicy"),
+    ({"volumes": volumes(volume(pullPolicy="IfNotExists"))}, "volumes[0].pullPolicy"),
+    ({"volumes": volumes(volume(mountPath="volume"))}, "volumes[0].mountPath"),
+    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath"),
+    ({"volumes": volumes(volume(mountPath="/a/../etc"))}, "volumes[0].mountPath"),
+    ({"volumes": volumes(volume(mountPath=7))}, "volumes[0].mountPath"),
+    (
+        {
+            "volumes": volumes(
+                volume(subPath="/abs"),
+            ),
+            "nodeImage": "kindest/node:v1.35.0",
+            "runtime": "containerd",
+        },
+        "volumes[0].subPath",
+    ),
+    ({"volumes": volumes(volume(subPath="../up"))}, "volumes[0].subPath"),
+    ({"volumes": volumes(volume(subpath="dir"))}, "volumes[0].subpath"),
+    ({"volumes": volumes(volume(), volume(mountPath="/other"))}, "volumes[1].name"),
+    ({"volumes": volumes(volume(), volume(name="other", mountPath="/volume/"))}, "volumes[1].mountPath"),
+    ({"checks": "ls -l /volume"}, "checks"),
+    ({"checks": "[]"}, "checks"),
+    ({"checks": '["ls -l /volume"]'}, "checks[0]"),
+    ({"checks": "[[]]"}, "checks[0]"),
+    ({"checks": '[["ls", 1]]'}, "checks[0]"),
+    ({"checks": '[["", "x"]]'}, "checks[0]"),
+    ({"checks": '[["cat", "/f"], ["cat", "/f"]]'}, "checks[1]"),
+    ({"podReadyTimeout": "5 minutes"}, "podReadyTimeout"),
+    ({"podReadyTimeout": "1s"}, "podReadyTimeout"),
+    ({"clusterReadyTimeout": "2h"}, "clusterReadyTimeout"),
+    ({"clusterReadyTimeout": "300"}, "clusterReadyTimeout"),
+    ({"kubeconfig": "/tmp/kubeconfig"}, "kubeconfig"),
+    ({"context": "kind-dev"}, "context"),
+    ({"clusterMode": "existing"}, "kubeconfig"),
+    ({"clusterMode": "existing", "kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig"),
+    (
+        {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "nodeImage": "kindest/node:v1.35.0"},
+        "nodeImage",
+    ),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "workers": "2"}, "workers"),
+    ({"podNmae": "pod"}, "podNmae"),
+    ({"nodeimage": "kindest/node:v1.35.0"}, "nodeimage"),
+]
+
+
+def test_table_has_at_least_forty_rows() -> None:
+    assert len(BAD_CONFIGS) >= 40
+
+
+@pytest.mark.parametrize(
+    ("config", "key"), BAD_CONFIGS, ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD_CONFIGS)]
+)
+def test_bad_config_names_the_key_the_value_and_the_fix(config: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(config, "dev")
+    keys = [problem.key for problem in raised.value.problems]
+    assert key in keys
+    message = str(raised.value)
+    assert f"imagevolume:{key} = " in message
+    problem = next(p for p in raised.value.problems if p.key == key)
+    assert problem.allowed
+    assert problem.fix.startswith("pulumi config ")
+    if key in config:  # the value given is shown back
+        assert json.dumps(config[key])[:60] in message
+
+
+@pytest.mark.parametrize(("config", "key"), BAD_CONFIGS[::7], ids=[k for _, k in BAD_CONFIGS[::7]])
+def test_bad_config_declares_nothing_and_runs_no_command(
+    cli: FakeCli, config: dict[str, str], key: str
+) -> None:
+    with pytest.raises(SettingsError):
+        run_program(config, cli=cli)
+    assert cli.calls() == []
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"workers": "-1", "runtime": "docker", "podName": "Pod", "namspace": "x"}, "dev")
+    assert {p.key for p in raised.value.problems} == {"workers", "runtime", "podName", "namspace"}
+    assert str(raised.value).startswith("stack 'dev': 4 problems in stack config, nothing was created:")
+
+
+def test_unknown_key_suggests_the_known_one() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"nodeimage": "kindest/node:v1.35.0"}, "dev")
+    message = str(raised.value)
+    assert "did you mean imagevolume:nodeImage?" in message
+    assert "pulumi config rm imagevolume:nodeimage && pulumi config set imagevolume:nodeImage" in message
+
+
+def test_fix_commands_quote_what_the_shell_would_split() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"volumes": volumes(volume(pullPolicy="always"))}, "dev")
+    assert "fix: pulumi config set --path 'imagevolume:volumes[0].pullPolicy' IfNotPresent" in str(
+        raised.value
+    )
+
+
+def test_settings_error_is_a_pulumi_run_error() -> None:
+    """RunError: Pulumi prints the message without a Python traceback."""
+    import pulumi
+
+    assert issubclass(SettingsError, pulumi.RunError)
