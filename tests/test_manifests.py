@@ -8,12 +8,12 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+from harness import stack_file_config
 
 from components.kind_config import cluster_fingerprint, kind_config, render_kind_config
 from components.model import KindClusterSettings
 from components.pod_spec import pod_manifest
 from components.settings import parse_settings
-from harness import stack_file_config
 
 # REFERENCE.md section 1, step 1, verbatim.
 WALKTHROUGH_KIND_CONFIG = """

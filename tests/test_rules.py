@@ -7,6 +7,7 @@ import json
 import pytest
 
 from components.problems import SettingsError
+from components import rules
 from components.rules import RULES, containerd_version
 from components.settings import parse_settings
 
@@ -106,8 +107,6 @@ def test_rule(name: str, bad: dict[str, str], message: str | None, good: dict[st
 
 def test_containerd_rules_apply_to_an_old_containerd(monkeypatch: pytest.MonkeyPatch) -> None:
     """The containerd >= 2.1 row, exercised with an image table entry that is older."""
-    from components import rules
-
     monkeypatch.setitem(rules.KIND_NODE_IMAGES, "v1.32.2", ("sha256:" + "0" * 64, (2, 0, 5)))
     with pytest.raises(SettingsError) as raised:
         parse_settings({"nodeImage": "kindest/node:v1.32.2", "runtime": "containerd"}, "dev")
@@ -131,7 +130,7 @@ def test_containerd_version_is_read_only_from_known_images() -> None:
     assert containerd_version("example.com/kindest/node:v1.36.1") is None
 
 
-def test_existing_cluster_without_a_version_skips_version_rules(tmp_path: object) -> None:
+def test_existing_cluster_without_a_version_skips_version_rules() -> None:
     settings = parse_settings({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "prod")
     assert settings.kubernetes_version is None
     with pytest.raises(SettingsError) as raised:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from harness import FakeCli
 
 from components.kind_config import cluster_fingerprint, render_kind_config
 from components.model import KindClusterSettings
@@ -19,7 +20,6 @@ from components.scripts import (
     read_only_probe_script,
 )
 from components.settings import parse_settings
-from harness import FakeCli
 
 DEV = parse_settings({}, "dev")
 assert isinstance(DEV.cluster, KindClusterSettings)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pulumi
 import pytest
+from harness import FakeCli, run_program
 
 from components.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
 from components.problems import SettingsError
 from components.settings import default_checks, default_cluster_name, parse_settings
-from harness import FakeCli, run_program
 
 ARTIFACT = "quay.io/crio/artifact:v1"
 
@@ -259,6 +260,4 @@ def test_fix_commands_quote_what_the_shell_would_split() -> None:
 
 def test_settings_error_is_a_pulumi_run_error() -> None:
     """RunError: Pulumi prints the message without a Python traceback."""
-    import pulumi
-
     assert issubclass(SettingsError, pulumi.RunError)
