@@ -1,0 +1,245 @@
+"""The whole program under Pulumi mocks, in update and preview mode, with every
+local.Command executed for real against the fake CLIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import (
+    FakeCli,
+    ProgramRun,
+    is_secret,
+    reveal,
+    run_program,
+    stack_file_config,
+    walk_strings,
+)
+
+COMMAND = "command:local:Command"
+POD = "kubernetes:core/v1:Pod"
+PROVIDER = "pulumi:providers:kubernetes"
+
+
+def dev(cli: FakeCli, preview: bool = False) -> ProgramRun:
+    return run_program(stack_file_config("dev"), stack="dev", cli=cli, preview=preview)
+
+
+def test_dev_stack_outputs_the_walkthroughs_proof(cli: FakeCli) -> None:
+    run = dev(cli)
+    assert run.outputs["verification"]["cat /volume/dir/file"] == "1"
+    assert run.outputs["verification"]["ls -l /volume"].splitlines()[1:] == [
+        "drwxr-xr-x 2 1000 users 4096 Jun  3 12:00 dir",
+        "-rw-r--r-- 1 1000 users 2 Jun  3 12:00 file",
+    ]
+    assert run.outputs["verification"]["ls -l /volume/dir"].splitlines()[1:] == [
+        "-rw-r--r-- 1 1000 users 2 Jun  3 12:00 file"
+    ]
+    assert run.outputs["readOnly"]["/volume"].endswith("mount options: ro,nosuid,nodev,noexec,relatime")
+    assert run.outputs["clusterName"] == "imagevolume-dev"
+    assert run.outputs["namespace"] == "default" and run.outputs["podName"] == "pod"
+    assert run.outputs["nodeImage"] == "ghcr.io/carlory/kindnode-crio:v1.31.0"
+    assert run.outputs["volumes"] == [
+        {
+            "name": "volume",
+            "reference": "quay.io/crio/artifact:v1",
+            "pullPolicy": "IfNotPresent",
+            "mountPath": "/volume",
+        }
+    ]
+    assert cli.clusters() == ["imagevolume-dev"]
+
+
+def test_graph_types_parents_and_provider_wiring(cli: FakeCli) -> None:
+    run = dev(cli)
+    names = {r.urn: r for r in run.registrations}
+    component = {r.type: r for r in run.registrations if r.type.startswith("imagevolume:index:")}
+    assert set(component) == {
+        "imagevolume:index:KindCluster",
+        "imagevolume:index:ImageVolumePod",
+        "imagevolume:index:VolumeCheck",
+    }
+    cluster_command = next(r for r in run.of_type(COMMAND) if r.name == "cluster-kind")
+    assert cluster_command.parent == component["imagevolume:index:KindCluster"].urn
+    provider = run.one(PROVIDER)
+    pod = run.one(POD)
+    assert provider.parent == pod.parent == component["imagevolume:index:ImageVolumePod"].urn
+    assert pod.provider.startswith(provider.urn + "::")  # the pod is on the cluster's provider
+    checks = [r for r in run.of_type(COMMAND) if r.name.startswith("verify-")]
+    assert len(checks) == 4  # three walkthrough checks and one read-only probe
+    assert {r.parent for r in checks} == {component["imagevolume:index:VolumeCheck"].urn}
+    for registration in run.registrations:
+        if not registration.type.startswith("imagevolume:index:"):
+            assert names[registration.parent].type.startswith("imagevolume:index:")
+
+
+def test_cluster_command_is_replaced_not_updated_and_deleted_first(cli: FakeCli) -> None:
+    run = dev(cli)
+    command = next(r for r in run.of_type(COMMAND) if r.name == "cluster-kind")
+    assert command.delete_before_replace
+    triggers = command.inputs["triggers"]
+    assert triggers[:2] == ["imagevolume-dev", "ghcr.io/carlory/kindnode-crio:v1.31.0"]
+    assert triggers[2] == command.inputs["stdin"]  # the rendered kind config
+    assert "kind delete cluster --name" in command.inputs["delete"]
+    assert command.inputs["addPreviousOutputInEnv"] is False
+
+
+def test_kubeconfig_is_secret_everywhere(cli: FakeCli) -> None:
+    run = dev(cli)
+    command = next(r for r in run.of_type(COMMAND) if r.name == "cluster-kind")
+    assert command.additional_secret_outputs == ["stdout"]
+    assert command.inputs["logging"] == "stderr"  # stdout (the kubeconfig) not logged
+    assert "kubeconfig" in run.secret_outputs
+    assert "fake-secret-" in run.outputs["kubeconfig"]
+    assert is_secret(run.one(PROVIDER).inputs["kubeconfig"])
+    for check in (r for r in run.of_type(COMMAND) if r.name.startswith("verify-")):
+        assert is_secret(check.inputs["stdin"])
+        assert all("fake-secret-" not in s for s in walk_strings(reveal(check.inputs["create"])))
+    public = {k: v for k, v in run.outputs.items() if k != "kubeconfig"}
+    assert run.secret_outputs == {"kubeconfig"}
+    assert all("fake-secret-" not in s for s in walk_strings(public))
+
+
+def test_pod_waits_for_the_configured_time_out_not_ten_minutes(cli: FakeCli) -> None:
+    run = run_program({**stack_file_config("dev"), "podReadyTimeout": "90s"}, cli=cli)
+    assert run.one(POD).custom_timeouts == {"create": "90s", "update": "90s"}
+
+
+def test_checks_re_run_when_the_pod_is_replaced(cli: FakeCli) -> None:
+    run = dev(cli)
+    pod_urn = run.one(POD).urn
+    for check in (r for r in run.of_type(COMMAND) if r.name.startswith("verify-")):
+        assert len(check.inputs["triggers"]) == 1 and check.inputs["triggers"][0]  # the pod's uid
+        assert pod_urn in check.dependencies
+
+
+def test_preview_declares_the_same_resources_and_runs_nothing(cli: FakeCli) -> None:
+    preview = dev(cli, preview=True)
+    assert cli.calls() == [] and cli.clusters() == []
+    update = dev(FakeCli(cli.root / "second"))
+    assert sorted((r.type, r.name) for r in preview.registrations) == sorted(
+        (r.type, r.name) for r in update.registrations
+    )
+    assert "verification" not in preview.known_outputs and "kubeconfig" not in preview.known_outputs
+    assert preview.outputs["clusterName"] == "imagevolume-dev"
+
+
+def test_a_second_evaluation_declares_identical_inputs(tmp_path: Path) -> None:
+    """`pulumi up` twice with nothing changed: every resource gets the same inputs,
+    so the engine has nothing to change (the kubeconfig is the same cluster's)."""
+    cli = FakeCli(tmp_path)
+    first = dev(cli)
+    second = dev(cli)  # the cluster exists now: create adopts it
+    assert len([c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]) == 1
+
+    def stable(run: ProgramRun) -> list[tuple[str, str, object]]:
+        rows = []
+        for r in run.registrations:
+            inputs = reveal(r.inputs)
+            if r.type == COMMAND and r.name.startswith("verify-"):
+                inputs = {**inputs, "triggers": ["<pod uid>"]}  # the mock mints a uid per run
+            rows.append((r.type, r.name, inputs))
+        return sorted(rows, key=lambda row: (row[0], row[1]))
+
+    assert stable(first) == stable(second)
+    assert first.outputs == second.outputs
+
+
+def test_containerd_stack_mounts_and_checks_two_volumes(cli: FakeCli) -> None:
+    run = run_program(stack_file_config("containerd"), stack="containerd", cli=cli)
+    assert run.outputs["verification"] == {
+        "ls -l /volume": run.outputs["verification"]["ls -l /volume"],
+        "ls -l /volume/dir": run.outputs["verification"]["ls -l /volume/dir"],
+        "cat /volume/dir/file": "1",
+        "ls -l /volume-dir": run.outputs["verification"]["ls -l /volume-dir"],
+        "cat /volume-dir/file": "1",
+    }
+    assert run.outputs["verification"]["ls -l /volume-dir"].splitlines()[1:] == [
+        "-rw-r--r-- 1 1000 users 2 Jun  3 12:00 file"
+    ]
+    assert set(run.outputs["readOnly"]) == {"/volume", "/volume-dir"}
+    assert cli.clusters() == ["imagevolume-containerd"]
+    [create] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
+    assert create[create.index("--image") + 1].startswith("kindest/node:v1.35.0@sha256:452d707d")
+
+
+def test_dev_and_containerd_stacks_are_isolated(tmp_path: Path) -> None:
+    cli = FakeCli(tmp_path)
+    dev_run = dev(cli)
+    containerd_run = run_program(stack_file_config("containerd"), stack="containerd", cli=cli)
+    assert cli.clusters() == ["imagevolume-containerd", "imagevolume-dev"]  # both up at once
+    assert dev_run.outputs["kubeconfig"] != containerd_run.outputs["kubeconfig"]
+    kubeconfig_paths = [c[c.index("--kubeconfig") + 1] for c in cli.calls("kind") if "--kubeconfig" in c]
+    assert len(kubeconfig_paths) == len(set(kubeconfig_paths))
+    # Destroying one stack runs its own delete: the other cluster stays.
+    command = next(r for r in dev_run.of_type(COMMAND) if r.name == "cluster-kind")
+    result = cli.run(command.inputs["delete"])
+    assert result.returncode == 0, result.stderr
+    assert cli.clusters() == ["imagevolume-containerd"]
+    other = next(r for r in containerd_run.of_type(COMMAND) if r.name == "cluster-kind")
+    assert "imagevolume-dev" not in other.inputs["delete"] + other.inputs["create"]
+
+
+def test_existing_stack_runs_no_kind_and_uses_the_named_kubeconfig(
+    cli: FakeCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = cli.run(
+        "kind create cluster --name prod --config -",
+        stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n",
+    )
+    assert made.returncode == 0, made.stderr
+    monkeypatch.setenv("HOME", str(cli.home))  # the stack file names ~/.kube/config
+    kind_calls_before = len(cli.calls("kind"))
+    run = run_program(stack_file_config("existing"), stack="existing", cli=cli)
+    assert len(cli.calls("kind")) == kind_calls_before
+    assert not [r for r in run.registrations if r.type == "imagevolume:index:KindCluster"]
+    assert run.outputs["verification"]["cat /volume/dir/file"] == "1"
+    assert "kubeconfig" in run.secret_outputs
+    assert run.outputs["kubeconfig"] == (cli.home / ".kube" / "config").read_text()
+    provider = run.one(PROVIDER)
+    assert provider.inputs.get("deleteUnreachable") in (None, False, "false")
+    assert run.outputs["clusterName"] is None and run.outputs["nodeImage"] is None
+
+
+def test_existing_stack_passes_the_context_to_provider_and_kubectl(cli: FakeCli, tmp_path: Path) -> None:
+    made = cli.run(
+        "kind create cluster --name prod --config - --kubeconfig kc",
+        stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n",
+    )
+    assert made.returncode == 0
+    config = {**stack_file_config("existing"), "kubeconfig": str(cli.root / "kc"), "context": "kind-prod"}
+    run = run_program(config, stack="existing", cli=cli)
+    assert run.one(PROVIDER).inputs["context"] == "kind-prod"
+    exec_calls = [c for c in cli.calls("kubectl") if "exec" in c]
+    assert exec_calls and all(c[c.index("--context") + 1] == "kind-prod" for c in exec_calls)
+
+
+def test_other_namespace_is_created_in_kind_mode(cli: FakeCli) -> None:
+    run = run_program({**stack_file_config("dev"), "namespace": "image-volumes"}, cli=cli)
+    namespace = run.one("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "image-volumes"
+    assert namespace.urn in run.one(POD).dependencies
+
+
+def test_failing_run_never_prints_the_kubeconfig(cli: FakeCli) -> None:
+    """A check fails: the error names the command and shows the output, and
+    nothing the run printed holds the kubeconfig's secret."""
+    config = {**stack_file_config("dev"), "checks": '[["cat", "/volume/missing"]]'}
+    with pytest.raises(Exception) as raised:
+        run_program(config, cli=cli)
+    text = str(raised.value)
+    assert "check cat /volume/missing failed in pod default/pod" in text
+    assert "No such file or directory" in text
+    assert cli.clusters() == ["imagevolume-dev"]
+    secret = next(iter((cli.state / "clusters").iterdir())) / "kubeconfig"
+    token = secret.read_text().split("client-key-data: ")[1].split()[0]
+    assert token not in text
+
+
+def test_cluster_create_failure_surfaces_kinds_error_and_declares_no_pod(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_KIND_CREATE_ERROR"] = "could not pull ghcr.io/carlory/kindnode-crio:v1.31.0"
+    with pytest.raises(Exception) as raised:
+        dev(cli)
+    assert "could not pull ghcr.io/carlory/kindnode-crio:v1.31.0" in str(raised.value)
+    assert cli.clusters() == []
+    assert not [c for c in cli.calls("kubectl") if "exec" in c]
