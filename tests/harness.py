@@ -24,9 +24,12 @@ from components.stack import deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKECLI = Path(__file__).resolve().parent / "fakes" / "fakecli.py"
-FAKE_PROGRAMS = ("kind", "kubectl", "docker")
+FAKE_PROGRAMS = ("kind", "kubectl", "docker", "pulumi")
 # What the scripts may use from the host besides the fakes.
-HOST_TOOLS = ("sh", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo")
+HOST_TOOLS = (
+    *("sh", "bash", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo"),
+    *("sed", "tr", "od", "mkdir", "dirname"),
+)
 
 
 @dataclass
@@ -85,12 +88,15 @@ class FakeCli:
             check=False,
         )
 
-    def calls(self, program: str | None = None) -> list[list[str]]:
+    def records(self, program: str | None = None) -> list[dict[str, Any]]:
         path = self.state / "calls.jsonl"
         if not path.exists():
             return []
         records = [json.loads(line) for line in path.read_text().splitlines()]
-        return [r["argv"] for r in records if program is None or r["program"] == program]
+        return [r for r in records if program is None or r["program"] == program]
+
+    def calls(self, program: str | None = None) -> list[list[str]]:
+        return [record["argv"] for record in self.records(program)]
 
     def clusters(self) -> list[str]:
         directory = self.state / "clusters"

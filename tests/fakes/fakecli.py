@@ -1,4 +1,4 @@
-"""Fake `kind`, `kubectl` and `docker` for tests, run as real executables.
+"""Fake `kind`, `kubectl`, `docker` (and a recording `pulumi`) for tests, run as real executables.
 
 They follow the documented behaviour of the real CLIs that the project's
 scripts meet (../shared/docs/REFERENCE.md section 3) and keep their state in
@@ -34,10 +34,14 @@ CONNECTION_REFUSED = (
 ARTIFACT_FILES = {"dir/file": "1\n", "file": "2\n"}
 
 
+PULUMI_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+
+
 def log_call(program: str, argv: list[str]) -> None:
     STATE.mkdir(parents=True, exist_ok=True)
+    record = {"program": program, "argv": argv, "env": {k: os.environ.get(k) for k in PULUMI_ENV}}
     with (STATE / "calls.jsonl").open("a") as calls:
-        calls.write(json.dumps({"program": program, "argv": argv}) + "\n")
+        calls.write(json.dumps(record) + "\n")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -336,10 +340,14 @@ def kubectl(argv: list[str]) -> None:
     fail(f"fake kubectl: unsupported {argv}")
 
 
+def pulumi(argv: list[str]) -> None:
+    """Only recorded: the Makefile's wrapper is tested for what it asks of Pulumi."""
+
+
 def main() -> None:
     program, argv = sys.argv[1], sys.argv[2:]
     log_call(program, argv)
-    {"kind": kind, "kubectl": kubectl, "docker": docker}[program](argv)
+    {"kind": kind, "kubectl": kubectl, "docker": docker, "pulumi": pulumi}[program](argv)
 
 
 if __name__ == "__main__":
