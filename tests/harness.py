@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import json
+import logging
 import shutil
 import subprocess
 import sys

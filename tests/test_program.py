@@ -3,6 +3,7 @@ local.Command executed for real against the fake CLIs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,7 @@ def test_failing_run_never_prints_the_kubeconfig(cli: FakeCli) -> None:
     assert "No such file or directory" in text
     assert cli.clusters() == ["imagevolume-dev"]
     secret = next(iter((cli.state / "clusters").iterdir())) / "kubeconfig"
-    token = secret.read_text().split("client-key-data: ")[1].split()[0]
+    token = json.loads(secret.read_text())["users"][0]["user"]["client-key-data"]
     assert token not in text
 
 

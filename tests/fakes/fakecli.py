@@ -22,8 +22,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 STATE = Path(os.environ["FAKE_STATE"])
 CLUSTERS = STATE / "clusters"
 PODS = STATE / "pods"
@@ -100,6 +98,8 @@ def kind_create(argv: list[str]) -> None:
     assert name is not None
     config_arg = flag(argv, "--config")
     config_text = sys.stdin.read() if config_arg == "-" else Path(config_arg or "/dev/null").read_text()
+    import yaml  # noqa: PLC0415 - only create parses YAML; every other call stays fast
+
     config = yaml.safe_load(config_text) or {}
     if config.get("kind") != "Cluster" or config.get("apiVersion") != "kind.x-k8s.io/v1alpha4":
         fail("ERROR: failed to create cluster: unknown apiVersion/kind in config")
@@ -129,7 +129,8 @@ def kind_create(argv: list[str]) -> None:
     }
     directory = cluster_dir(name)
     directory.mkdir(parents=True)
-    (directory / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    # JSON is YAML: kubectl reads it as kind's own YAML kubeconfig.
+    (directory / "kubeconfig").write_text(json.dumps(kubeconfig, indent=2) + "\n")
     (directory / "config.yaml").write_text(config_text)
     (directory / "image").write_text(flag(argv, "--image", "kindest/node:default") or "")
     (directory / "state.json").write_text(json.dumps({"nodes": nodes, "ready": ready, "configmaps": {}}))
@@ -193,14 +194,14 @@ def connected_cluster(argv: list[str]) -> str:
     path = flag(argv, "--kubeconfig")
     if path is None:
         fail("fake kubectl: refusing to use the default kubeconfig in tests (pass --kubeconfig)")
-    config = yaml.safe_load(Path(path or "").read_text())
+    config = json.loads(Path(path or "").read_text())
     context = flag(argv, "--context") or config.get("current-context")
     contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
     if context not in contexts:
         fail(f'error: context "{context}" does not exist')
     name = contexts[context]["cluster"].removeprefix("kind-")
     # A recreated cluster has new credentials: an old kubeconfig cannot reach it.
-    if not cluster_dir(name).exists() or yaml.safe_load(kubeconfig_text(name)) != config:
+    if not cluster_dir(name).exists() or json.loads(kubeconfig_text(name)) != config:
         fail(CONNECTION_REFUSED)
     return str(name)
 
