@@ -21,10 +21,17 @@ class Problem:
     value: object  # as given; None when the key is unset
     allowed: str
     fix: str
+    secret: bool = False  # a secret config value is never shown back
 
     def __str__(self) -> str:
-        shown = "(unset)" if self.value is None else _show(self.value)
-        return f"{NAMESPACE}:{self.key} = {shown}: {self.allowed}\n    fix: {self.fix}"
+        return f"{NAMESPACE}:{self.key} = {self._shown_value()}: {self.allowed}\n    fix: {self.fix}"
+
+    def _shown_value(self) -> str:
+        if self.secret:
+            return "[secret]"
+        if self.value is None:
+            return "(unset)"
+        return _show(self.value)
 
 
 def _show(value: object) -> str:

@@ -14,7 +14,7 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import pulumi
@@ -93,12 +93,16 @@ class _Reader:
     bad), so parsing goes on and every problem is reported in one run.
     """
 
-    def __init__(self, raw: Mapping[str, str]) -> None:
+    def __init__(self, raw: Mapping[str, str], secret_keys: Collection[str]) -> None:
         self.raw = raw
+        self.secret_keys = frozenset(secret_keys)
         self.problems: list[Problem] = []
 
+    def is_secret(self, key: str) -> bool:
+        return re.split(r"[.\[]", key, maxsplit=1)[0] in self.secret_keys
+
     def problem(self, key: str, value: object, allowed: str, fix: str) -> None:
-        self.problems.append(Problem(key, value, allowed, fix))
+        self.problems.append(Problem(key, value, allowed, fix, secret=self.is_secret(key)))
 
     def string(
         self,
@@ -195,7 +199,11 @@ def _unknown_keys(reader: _Reader) -> None:
     for key in sorted(set(reader.raw) - set(KNOWN_KEYS)):
         guess = _did_you_mean(key, KNOWN_KEYS)
         hint = f"did you mean {NAMESPACE}:{guess}? " if guess else ""
-        fix = rm_command(key) + (f" && {set_command(guess, reader.raw[key])}" if guess else "")
+        fix = rm_command(key)
+        if guess and reader.is_secret(key):
+            fix += f" && {set_command(guess, 'VALUE')} --secret"
+        elif guess:
+            fix += f" && {set_command(guess, reader.raw[key])}"
         reader.problem(
             key,
             reader.raw[key],
@@ -308,11 +316,11 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
             set_command("kubeconfig", "~/.kube/config"),
         )
         path = ""
-    elif not os.path.isfile(os.path.expanduser(path)):
+    elif not os.access(os.path.expanduser(path), os.R_OK) or not os.path.isfile(os.path.expanduser(path)):
         reader.problem(
             "kubeconfig",
             path,
-            "must be the path of a readable kubeconfig file; there is no file there",
+            "must be the path of a readable kubeconfig file; there is no readable file there",
             set_command("kubeconfig", "~/.kube/config"),
         )
     context = reader.raw.get("context")
@@ -435,7 +443,9 @@ def _unique(reader: _Reader, field: str, values: list[str]) -> None:
 
 def _volumes(reader: _Reader) -> tuple[ImageVolume, ...]:
     if "volumes" not in reader.raw:
-        return (ImageVolume("volume", "quay.io/crio/artifact:v1", "IfNotPresent", "/volume"),)
+        default = _volume(reader, 0, DEFAULT_VOLUME)
+        assert default is not None
+        return (default,)
     example = json.dumps([DEFAULT_VOLUME])
     value = reader.json_value("volumes", "a list of volume objects", example)
     if not isinstance(value, list) or not 1 <= len(value) <= VOLUMES_MAX:
@@ -524,9 +534,13 @@ def _kubernetes_version(
     return version
 
 
-def parse_settings(raw: Mapping[str, str], stack: str) -> Settings:
-    """Validate every setting; raise SettingsError naming each problem."""
-    reader = _Reader(raw)
+def parse_settings(raw: Mapping[str, str], stack: str, secret_keys: Collection[str] = ()) -> Settings:
+    """Validate every setting; raise SettingsError naming each problem.
+
+    `secret_keys`: the keys set with `pulumi config set --secret`, whose values
+    problems never show.
+    """
+    reader = _Reader(raw, secret_keys)
     _unknown_keys(reader)
     mode = reader.string(
         "clusterMode",
@@ -589,5 +603,16 @@ def stack_config() -> dict[str, str]:
     return {key[len(prefix) :]: str(value) for key, value in merged.items() if key.startswith(prefix)}
 
 
+def secret_config_keys() -> set[str]:
+    """The keys of stack_config() whose values are secrets."""
+    prefix = f"{NAMESPACE}:"
+    listed = set(pulumi.runtime.config.get_config_secret_keys_env())
+    return {
+        key
+        for key in stack_config()
+        if f"{prefix}{key}" in listed or pulumi.runtime.config.is_config_secret(f"{prefix}{key}")
+    }
+
+
 def load_settings() -> Settings:
-    return parse_settings(stack_config(), pulumi.get_stack())
+    return parse_settings(stack_config(), pulumi.get_stack(), secret_config_keys())

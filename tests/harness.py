@@ -278,12 +278,19 @@ def run_program(
     stack: str = "dev",
     preview: bool = False,
     cli: FakeCli | None = None,
+    secret_keys: tuple[str, ...] = (),
 ) -> ProgramRun:
-    """Evaluate the stack's program (settings, components, outputs) under mocks."""
+    """Evaluate the stack's program (settings, components, outputs) under mocks.
+
+    `secret_keys`: config keys to mark as set with `pulumi config set --secret`.
+    """
     mocks = ProgramMocks(cli, preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="imagevolume", stack=stack, preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config({f"imagevolume:{k}": v for k, v in config.items()})
+    pulumi.runtime.set_all_config(
+        {f"imagevolume:{k}": v for k, v in config.items()},
+        [f"imagevolume:{k}" for k in secret_keys],
+    )
     run = ProgramRun(registrations=monitor.registrations, outputs={})
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]

@@ -261,3 +261,24 @@ def test_fix_commands_quote_what_the_shell_would_split() -> None:
 def test_settings_error_is_a_pulumi_run_error() -> None:
     """RunError: Pulumi prints the message without a Python traceback."""
     assert issubclass(SettingsError, pulumi.RunError)
+
+
+def test_a_secret_value_is_never_shown_back(cli: FakeCli) -> None:
+    """A value set with `pulumi config set --secret` under a mistyped key, or
+    invalid, appears neither in the message nor in the suggested fix."""
+    config = {"kubeconfg": "s3cr3t-token-value", "podImage": "s3cr3t not an image"}
+    with pytest.raises(SettingsError) as raised:
+        run_program(config, cli=cli, secret_keys=("kubeconfg", "podImage"))
+    message = str(raised.value)
+    assert "s3cr3t" not in message
+    assert "imagevolume:kubeconfg = [secret]: is not a setting of this project; did you mean" in message
+    assert "pulumi config set imagevolume:kubeconfig VALUE --secret" in message
+    assert "imagevolume:podImage = [secret]: must be an OCI image reference" in message
+
+
+def test_the_loader_reads_config_as_the_cli_passes_it(cli: FakeCli) -> None:
+    run = run_program({"workers": "0", "podName": "probe"}, cli=cli)
+    assert run.outputs["podName"] == "probe"
+    [create] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
+    config = (cli.state / "clusters" / "imagevolume-dev" / "config.yaml").read_text()
+    assert "worker" not in config and create[create.index("--name") + 1] == "imagevolume-dev"
