@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from harness import (
+    ROOT,
     FakeCli,
     ProgramRun,
     is_secret,
@@ -18,6 +19,7 @@ from harness import (
 )
 
 COMMAND = "command:local:Command"
+MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
 POD = "kubernetes:core/v1:Pod"
 PROVIDER = "pulumi:providers:kubernetes"
 
@@ -164,6 +166,33 @@ def test_containerd_stack_mounts_and_checks_two_volumes(cli: FakeCli) -> None:
     assert create[create.index("--image") + 1].startswith("kindest/node:v1.35.0@sha256:452d707d")
 
 
+SHIPPED_STACKS = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
+
+
+def test_the_three_stacks_are_shipped() -> None:
+    assert SHIPPED_STACKS == ["containerd", "dev", "existing"]
+
+
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_shipped_stack_evaluates_cleanly(
+    cli: FakeCli, monkeypatch: pytest.MonkeyPatch, stack: str, preview: bool
+) -> None:
+    monkeypatch.setenv("HOME", str(cli.home))  # the existing stack names ~/.kube/config
+    made = cli.run("kind create cluster --name mine --config -", stdin=MINIMAL_KIND_CONFIG)
+    assert made.returncode == 0, made.stderr
+    setup_calls = cli.calls()
+    run = run_program(stack_file_config(stack), stack=stack, cli=cli, preview=preview)
+    assert run.one(POD).inputs["spec"]["volumes"]
+    if preview:
+        assert "verification" not in run.known_outputs
+        assert cli.calls() == setup_calls  # preview runs no command
+    else:
+        verification = run.outputs["verification"]
+        assert verification and all(isinstance(text, str) for text in verification.values())
+        assert all(v.endswith("ro,nosuid,nodev,noexec,relatime") for v in run.outputs["readOnly"].values())
+
+
 def test_dev_and_containerd_stacks_are_isolated(tmp_path: Path) -> None:
     cli = FakeCli(tmp_path)
     dev_run = dev(cli)
@@ -186,7 +215,7 @@ def test_existing_stack_runs_no_kind_and_uses_the_named_kubeconfig(
 ) -> None:
     made = cli.run(
         "kind create cluster --name prod --config -",
-        stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n",
+        stdin=MINIMAL_KIND_CONFIG,
     )
     assert made.returncode == 0, made.stderr
     monkeypatch.setenv("HOME", str(cli.home))  # the stack file names ~/.kube/config
@@ -205,7 +234,7 @@ def test_existing_stack_runs_no_kind_and_uses_the_named_kubeconfig(
 def test_existing_stack_passes_the_context_to_provider_and_kubectl(cli: FakeCli, tmp_path: Path) -> None:
     made = cli.run(
         "kind create cluster --name prod --config - --kubeconfig kc",
-        stdin="kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n",
+        stdin=MINIMAL_KIND_CONFIG,
     )
     assert made.returncode == 0
     config = {**stack_file_config("existing"), "kubeconfig": str(cli.root / "kc"), "context": "kind-prod"}
