@@ -4,11 +4,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: components/
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness
 
-from harness import FakeCli
+from harness import FakeCli  # noqa: E402
+
+# Property tests check grammar, not speed: a loaded CI machine must not fail them.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture

@@ -4,12 +4,15 @@ local.Command executed for real against the fake CLIs."""
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
+import pulumi
 import pytest
 from harness import (
     ROOT,
     FakeCli,
+    ProgramMocks,
     ProgramRun,
     is_secret,
     reveal,
@@ -273,3 +276,32 @@ def test_cluster_create_failure_surfaces_kinds_error_and_declares_no_pod(cli: Fa
     assert "could not pull ghcr.io/carlory/kindnode-crio:v1.31.0" in str(raised.value)
     assert cli.clusters() == []
     assert not [c for c in cli.calls("kubectl") if "exec" in c]
+
+
+def test_main_module_exports_the_documented_outputs(cli: FakeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """__main__.py, as the Pulumi CLI runs it (runpy on the project directory)."""
+    exported: dict[str, object] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    pulumi.runtime.set_mocks(
+        ProgramMocks(cli, preview=True), project="imagevolume", stack="dev", preview=True
+    )
+    pulumi.runtime.set_all_config({f"imagevolume:{k}": v for k, v in stack_file_config("dev").items()})
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def evaluate() -> None:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    evaluate()
+    assert sorted(exported) == sorted(
+        [
+            "clusterName",
+            "kubeconfig",
+            "namespace",
+            "podName",
+            "nodeImage",
+            "volumes",
+            "verification",
+            "readOnly",
+        ]
+    )
+    assert cli.calls() == []
