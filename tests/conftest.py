@@ -9,7 +9,7 @@ from hypothesis import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: components/
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness
 
-from harness import FakeCli  # noqa: E402
+from harness import FakeCli
 
 # Property tests check grammar, not speed: a loaded CI machine must not fail them.
 settings.register_profile("project", deadline=None)
