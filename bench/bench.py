@@ -17,12 +17,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from harness import FakeCli, ProgramRun, reveal, run_program, stack_file_config  # noqa: E402
+from harness import FakeCli, ProgramRun, run_program, stack_file_config  # noqa: E402
 
 ROUNDS = 15
 
@@ -48,16 +47,7 @@ def median_seconds(code: str, rounds: int = ROUNDS) -> float:
 
 
 def changed_resources(first: ProgramRun, second: ProgramRun) -> list[str]:
-    def inputs(run: ProgramRun) -> dict[str, Any]:
-        table = {}
-        for r in run.registrations:
-            values = reveal(r.inputs)
-            if r.name.startswith("verify-"):
-                values = {**values, "triggers": "<pod uid: minted per mock run>"}
-            table[r.urn] = values
-        return table
-
-    a, b = inputs(first), inputs(second)
+    a, b = first.comparable_inputs(), second.comparable_inputs()
     return sorted(urn for urn in a.keys() | b.keys() if a.get(urn) != b.get(urn))
 
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_command import local
 
 from components.model import PodSettings
-from components.pod_spec import pod_manifest
+from components.pod_spec import CONTAINER_NAME, pod_manifest
+from components.scripts import PodTarget, pod_ready_script
 
 # Namespaces every cluster has; any other is created (kind mode only).
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -26,6 +28,9 @@ class ImageVolumePodArgs:
 
 
 class ImageVolumePod(pulumi.ComponentResource):
+    """The pod on a provider bound to the kubeconfig, and a wait for it to be
+    Ready that explains a failure. `uid` resolves once the pod is Ready."""
+
     uid: pulumi.Output[str]
     pod_name: pulumi.Output[str]
 
@@ -51,20 +56,27 @@ class ImageVolumePod(pulumi.ComponentResource):
                 )
             )
         manifest = pod_manifest(settings)
-        # The provider's await fails the pod after this time instead of its
-        # 10-minute default, reporting image-pull reasons as it waits.
-        ready_timeout = f"{settings.ready_timeout_seconds}s"
+        # The provider's own await is skipped: the ready command below waits
+        # for podReadyTimeout and, on failure, says which image could not be
+        # pulled or mounted, instead of a generic time-out after 10 minutes.
+        manifest["metadata"]["annotations"] = {"pulumi.com/skipAwait": "true"}
         pod = k8s.core.v1.Pod(
             f"{name}-pod",
             metadata=manifest["metadata"],
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                provider=provider,
-                depends_on=depends_on,
-                custom_timeouts=pulumi.CustomTimeouts(create=ready_timeout, update=ready_timeout),
-            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
         )
-        self.uid = pod.metadata.apply(lambda metadata: metadata.uid or "")
+        target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME, args.context)
+        ready = local.Command(
+            f"{name}-ready",
+            create=pod_ready_script(target, settings.ready_timeout_seconds, settings.volumes, settings.image),
+            stdin=args.kubeconfig,  # secret; read into a private temp file
+            # A new pod (a replaced one) is waited for again.
+            triggers=[pod.metadata.apply(lambda metadata: metadata.uid or "")],
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # stdout is secret because stdin is; the uid is not.
+        self.uid = pulumi.Output.unsecret(ready.stdout)
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
         self.register_outputs({"uid": self.uid, "podName": self.pod_name})

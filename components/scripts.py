@@ -12,7 +12,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.model import KindClusterSettings
+from components.model import ImageVolume, KindClusterSettings
+from components.problems import NAMESPACE
 
 # A ConfigMap the create script writes into each cluster it makes, holding the
 # settings' fingerprint, so a later create can recognise its own cluster.
@@ -134,26 +135,74 @@ class PodTarget:
     context: str | None = None
 
 
-def _exec_prefix(target: PodTarget) -> str:
-    """`kubectl exec` into the target, with the kubeconfig read from stdin."""
+def _kubectl(target: PodTarget) -> str:
+    """`kubectl` for the target's namespace, with the kubeconfig read from stdin."""
     words = ["kubectl", '--kubeconfig "$work/kubeconfig"']
     if target.context is not None:
         words.append(f"--context {shlex.quote(target.context)}")
-    words += [
-        f"--namespace {shlex.quote(target.namespace)}",
-        f"exec {shlex.quote(target.pod)}",
-        f"--container {shlex.quote(target.container)}",
-        "--",
-    ]
+    words.append(f"--namespace {shlex.quote(target.namespace)}")
     return " ".join(words)
+
+
+def _exec_prefix(target: PodTarget) -> str:
+    """`kubectl exec` into the target's container; argv follows."""
+    return f"{_kubectl(target)} exec {shlex.quote(target.pod)} --container {shlex.quote(target.container)} --"
 
 
 def _kubeconfig_from_stdin() -> list[str]:
     return [
         _PRIVATE_WORKDIR,  # mktemp -d makes a 0700 directory
         'cat >"$work/kubeconfig"',
-        _require("kubectl", "it runs the checks in the pod", KUBECTL_INSTALL),
+        _require("kubectl", "it reaches the pod", KUBECTL_INSTALL),
     ]
+
+
+def pod_ready_script(
+    target: PodTarget, timeout_seconds: int, volumes: Sequence[ImageVolume], pod_image: str
+) -> str:
+    """Wait for the pod to be Ready; print its uid. On time-out, show `kubectl
+    describe pod` and say which failure it is (REFERENCE.md section 2, "How a
+    failure shows") and what to check."""
+    where = f"{target.namespace}/{target.pod}"
+    references = ", ".join(f"{v.name}={v.reference}" for v in volumes)
+    hints = [
+        (
+            "*'mount.HostPath is empty'*",
+            "the node's container runtime does not support image volumes: use CRI-O 1.31+ or "
+            "containerd 2.1+ (see the version and runtime rules in README.md)",
+        ),
+        (
+            "*ErrImagePull*|*ImagePullBackOff*",
+            f"an image could not be pulled (reason above). Image volumes: {references}; container "
+            f"image: {pod_image}. Check each reference and that the nodes can reach its registry",
+        ),
+        (
+            "*CreateContainerError*",
+            "the container could not be created (reason above); with image volumes, a subPath "
+            "that is not in the image does this",
+        ),
+        ("*", "its description is above"),
+    ]
+    timed_out = f"pod {where} was not Ready within {timeout_seconds}s ({NAMESPACE}:podReadyTimeout)"
+    return "\n".join(
+        [
+            "set -eu",
+            _FAIL,
+            *_kubeconfig_from_stdin(),
+            f"pod={shlex.quote(target.pod)}",
+            f'in_namespace() {{ {_kubectl(target)} "$@"; }}',
+            f"timeout={int(timeout_seconds)}s",
+            'if ! in_namespace wait --for=condition=Ready "pod/$pod" --timeout="$timeout" >&2; then',
+            '  described=$(in_namespace describe pod "$pod" 2>&1 || true)',
+            "  printf '%s\\n' \"$described\" >&2",
+            '  case "$described" in',
+            *(f"    {pattern}) hint={shlex.quote(hint)} ;;" for pattern, hint in hints),
+            "  esac",
+            f'  fail {shlex.quote(timed_out)}": $hint"',
+            "fi",
+            "in_namespace get pod \"$pod\" --output 'jsonpath={.metadata.uid}'",
+        ]
+    )
 
 
 def kubectl_exec_script(target: PodTarget, argv: Sequence[str]) -> str:

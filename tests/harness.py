@@ -211,6 +211,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
     def __init__(self, cli: FakeCli | None, preview: bool) -> None:
         self.cli = cli
         self.preview = preview
+        self.minted_uids: set[str] = set()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = reveal(dict(args.inputs))
@@ -219,7 +220,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
                 raise CommandFailedError("no fake CLI given for a command")
             outputs["stdout"], outputs["stderr"] = run_like_command_provider(self.cli, args.inputs)
         if args.typ == "kubernetes:core/v1:Pod" and not self.preview:
-            outputs["metadata"] = {**outputs["metadata"], "uid": str(uuid.uuid4())}
+            uid = str(uuid.uuid4())  # the API server gives every pod a new uid
+            self.minted_uids.add(uid)
+            outputs["metadata"] = {**outputs["metadata"], "uid": uid}
             outputs["status"] = {"phase": "Running"}
             if self.cli is not None:
                 self.cli.add_pod(outputs)
@@ -235,6 +238,22 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str] = field(default_factory=set)
     known_outputs: set[str] = field(default_factory=set)
+    minted_uids: set[str] = field(default_factory=set)
+
+    def comparable_inputs(self) -> dict[str, Any]:
+        """Every resource's inputs by URN, secrets revealed, with the pod uids
+        the mocks minted (a real second run keeps the same pod) as one token."""
+
+        def neutral(value: Any) -> Any:
+            if isinstance(value, str) and value in self.minted_uids:
+                return "<pod uid>"
+            if isinstance(value, dict):
+                return {k: neutral(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [neutral(v) for v in value]
+            return value
+
+        return {r.urn: neutral(reveal(r.inputs)) for r in self.registrations}
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -291,7 +310,7 @@ def run_program(
         {f"imagevolume:{k}": v for k, v in config.items()},
         [f"imagevolume:{k}" for k in secret_keys],
     )
-    run = ProgramRun(registrations=monitor.registrations, outputs={})
+    run = ProgramRun(registrations=monitor.registrations, outputs={}, minted_uids=mocks.minted_uids)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def evaluate() -> pulumi.Output[Any]:

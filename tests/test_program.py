@@ -106,17 +106,56 @@ def test_kubeconfig_is_secret_everywhere(cli: FakeCli) -> None:
     assert all("fake-secret-" not in s for s in walk_strings(public))
 
 
-def test_pod_waits_for_the_configured_time_out_not_ten_minutes(cli: FakeCli) -> None:
+def test_pod_readiness_is_awaited_by_a_command_with_the_configured_time_out(cli: FakeCli) -> None:
     run = run_program({**stack_file_config("dev"), "podReadyTimeout": "90s"}, cli=cli)
-    assert run.one(POD).custom_timeouts == {"create": "90s", "update": "90s"}
+    pod = run.one(POD)
+    # The provider's own 10-minute await is off; the ready command waits instead.
+    assert pod.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    ready = next(r for r in run.of_type(COMMAND) if r.name == "image-volume-ready")
+    assert "timeout=90s" in ready.inputs["create"]
+    assert is_secret(ready.inputs["stdin"])
+    assert pod.urn in ready.dependencies
+    wait = next(c for c in cli.calls("kubectl") if "wait" in c and "pod/pod" in c)
+    assert "--timeout=90s" in wait
 
 
-def test_checks_re_run_when_the_pod_is_replaced(cli: FakeCli) -> None:
+def test_checks_run_after_the_pod_is_ready_and_re_run_when_it_is_replaced(cli: FakeCli) -> None:
     run = dev(cli)
-    pod_urn = run.one(POD).urn
+    ready = next(r for r in run.of_type(COMMAND) if r.name == "image-volume-ready")
+    assert ready.inputs["triggers"] == [next(iter(run.minted_uids))]
     for check in (r for r in run.of_type(COMMAND) if r.name.startswith("verify-")):
-        assert len(check.inputs["triggers"]) == 1 and check.inputs["triggers"][0]  # the pod's uid
-        assert pod_urn in check.dependencies
+        assert check.inputs["triggers"] == ready.inputs["triggers"]  # the pod's uid
+        assert ready.urn in check.dependencies
+    calls = cli.calls("kubectl")
+    first_exec = next(i for i, c in enumerate(calls) if "exec" in c)
+    assert any("wait" in c and "pod/pod" in c for c in calls[:first_exec])
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (
+            "pull",
+            "an image could not be pulled (reason above). Image volumes: volume=quay.io/crio/artifact:v1",
+        ),
+        ("hostpath", "the node's container runtime does not support image volumes"),
+        ("subpath", "the container could not be created (reason above); with image volumes, a subPath"),
+    ],
+)
+def test_a_pod_that_never_gets_ready_fails_up_with_the_reason(
+    cli: FakeCli, failure: str, expected: str
+) -> None:
+    cli.extra_env["FAKE_POD_FAILURE"] = failure
+    with pytest.raises(Exception) as raised:
+        dev(cli)
+    text = str(raised.value)
+    assert (
+        "imagevolume: pod default/pod was not Ready within 300s (imagevolume:podReadyTimeout): " + expected
+        in text
+    )
+    assert not [c for c in cli.calls("kubectl") if "exec" in c]  # no check ran
+    token = json.loads((cli.state / "clusters" / "imagevolume-dev" / "kubeconfig").read_text())
+    assert token["users"][0]["user"]["client-key-data"] not in text
 
 
 def test_preview_declares_the_same_resources_and_runs_nothing(cli: FakeCli) -> None:
@@ -137,17 +176,7 @@ def test_a_second_evaluation_declares_identical_inputs(tmp_path: Path) -> None:
     first = dev(cli)
     second = dev(cli)  # the cluster exists now: create adopts it
     assert len([c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]) == 1
-
-    def stable(run: ProgramRun) -> list[tuple[str, str, object]]:
-        rows = []
-        for r in run.registrations:
-            inputs = reveal(r.inputs)
-            if r.type == COMMAND and r.name.startswith("verify-"):
-                inputs = {**inputs, "triggers": ["<pod uid>"]}  # the mock mints a uid per run
-            rows.append((r.type, r.name, inputs))
-        return sorted(rows, key=lambda row: (row[0], row[1]))
-
-    assert stable(first) == stable(second)
+    assert first.comparable_inputs() == second.comparable_inputs()
     assert first.outputs == second.outputs
 
 

@@ -9,7 +9,9 @@ call is appended to $FAKE_STATE/calls.jsonl with its argv, for assertions.
 Knobs (environment): FAKE_DOCKER_DOWN=1 (daemon unreachable),
 FAKE_KIND_CREATE_ERROR=<text> (create fails), FAKE_KIND_NOT_READY=1 (nodes
 never become Ready; kind's --wait times out and exits 0), FAKE_VOLUME_WRITABLE=1
-(image volumes accept writes, which a correct runtime never does).
+(image volumes accept writes, which a correct runtime never does),
+FAKE_POD_FAILURE=pull|hostpath|subpath (the pod never gets Ready: its image
+volume cannot be pulled, the runtime lacks image volumes, a subPath is missing).
 """
 
 from __future__ import annotations
@@ -296,22 +298,102 @@ def run_in_container(mounts: dict[str, dict[str, str]], command: list[str]) -> i
     return 127
 
 
+def load_pod(namespace: str, pod: str) -> dict[str, Any]:
+    path = pod_file(namespace, pod)
+    if not path.exists():
+        fail(f'Error from server (NotFound): pods "{pod}" not found')
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
+
+
+def pod_trouble(manifest: dict[str, Any]) -> tuple[str, list[str]]:
+    """The container's waiting reason and the pod's events, per FAKE_POD_FAILURE
+    (REFERENCE.md section 2: how each failure shows)."""
+    failure = os.environ.get("FAKE_POD_FAILURE", "")
+    reference = manifest["spec"]["volumes"][0]["image"]["reference"]
+    if failure == "pull":
+        return "ImagePullBackOff", [
+            f'Warning  Failed  kubelet  Failed to pull image "{reference}": manifest unknown',
+            "Warning  Failed  kubelet  Error: ErrImagePull",
+            f'Normal   BackOff  kubelet  Back-off pulling image "{reference}"',
+        ]
+    if failure == "hostpath":
+        return "ContainerCreating", ["Warning  Failed  kubelet  Error: mount.HostPath is empty"]
+    if failure == "subpath":
+        return "CreateContainerError", ["Warning  Failed  kubelet  Error: failed to create subPath directory"]
+    return "", ["Normal   Started  kubelet  Started container test"]
+
+
+def pod_wait(namespace: str, pod: str) -> None:
+    manifest = load_pod(namespace, pod)
+    reason, _ = pod_trouble(manifest)
+    if reason:
+        fail(f"error: timed out waiting for the condition on pods/{pod}")
+    print(f"pod/{pod} condition met")
+
+
+def describe_pod(namespace: str, pod: str) -> str:
+    manifest = load_pod(namespace, pod)
+    reason, events = pod_trouble(manifest)
+    container = manifest["spec"]["containers"][0]
+    state = f"Waiting\n      Reason:     {reason}" if reason else "Running"
+    return "\n".join(
+        [
+            f"Name:             {pod}",
+            f"Namespace:        {namespace}",
+            "Containers:",
+            f"  {container['name']}:",
+            f"    Image:          {container['image']}",
+            f"    State:          {state}",
+            "Events:",
+            "  Type     Reason   From     Message",
+            *(f"  {event}" for event in events),
+        ]
+    )
+
+
+VALUE_FLAGS = {"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--container", "-c"}
+
+
+def positionals(argv: list[str]) -> list[str]:
+    """kubectl's words without its flags and their values."""
+    words, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in VALUE_FLAGS:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
+
+
 def kubectl(argv: list[str]) -> None:
     name = connected_cluster(argv)
     namespace = flag(argv, "--namespace", "default") or "default"
     state = load_state(name)
-    words = [a for a in argv if not a.startswith("-")]
+    words = positionals(argv[: argv.index("--")] if "--" in argv else argv)
     if "exec" in argv:
         command = argv[argv.index("--") + 1 :]
         pod = argv[argv.index("exec") + 1]
-        path = pod_file(namespace, pod)
-        if not path.exists():
-            fail(f'Error from server (NotFound): pods "{pod}" not found')
-        code = run_in_container(pod_mounts(json.loads(path.read_text())["spec"]), command)
+        code = run_in_container(pod_mounts(load_pod(namespace, pod)["spec"]), command)
         if code:
             fail(f"command terminated with exit code {code}", code)
         return
-    if argv and "wait" in words and "nodes" in words:
+    pod_ref = next((w for w in words if w.startswith("pod/")), None)
+    if "wait" in words and pod_ref is not None:
+        pod_wait(namespace, pod_ref.removeprefix("pod/"))
+        return
+    if words[:2] == ["describe", "pod"]:
+        print(describe_pod(namespace, words[2]))
+        return
+    if words[:2] == ["get", "pod"]:
+        manifest = load_pod(namespace, words[2])
+        if flag(argv, "--output") != "jsonpath={.metadata.uid}":
+            fail(f"fake kubectl: unsupported output {flag(argv, '--output')}")
+        sys.stdout.write(manifest["metadata"]["uid"])
+        return
+    if "wait" in words and "nodes" in words:
         if not state["ready"]:
             fail(f"error: timed out waiting for the condition on nodes/{state['nodes'][0]}")
         for node in state["nodes"]:
