@@ -1,12 +1,12 @@
 # make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
-# make up / preview / destroy: the Pulumi workflow on a local state backend (.pulumi/).
+# make up / preview / destroy / outputs: the Pulumi workflow on a local state backend (.pulumi/).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: test lint typecheck unit up preview destroy bench clean
+.PHONY: test lint typecheck unit up preview destroy outputs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ unit: $(VENV)/.dev-installed
 
 test: lint typecheck unit
 
-up preview destroy: $(VENV)/.installed
+up preview destroy outputs: $(VENV)/.installed
 	STACK=$(STACK) scripts/pulumi-stack.sh $@
 
 bench: $(VENV)/.dev-installed

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make up | preview | destroy: the Pulumi workflow for one stack ($STACK, default
-# dev) on a local state backend in .pulumi/, with no Pulumi Cloud login.
+# make up | preview | destroy | outputs: the Pulumi workflow for one stack
+# ($STACK, default dev) on a local state backend in .pulumi/, with no Pulumi
+# Cloud login.
 set -euo pipefail
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs}
 stack=${STACK:-dev}
 cd "$(dirname "$0")/.."
 
@@ -11,9 +12,9 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
 
 need pulumi "install the Pulumi CLI, see https://www.pulumi.com/docs/install/"
 mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "Pulumi.$stack.yaml" 2>/dev/null | tr -d "\"'" || true)
-# preview runs no command; up and destroy drive kubectl, and kind unless the
-# stack uses an existing cluster.
-if [ "$action" != preview ]; then
+# preview and outputs run no command; up and destroy drive kubectl, and kind
+# unless the stack uses an existing cluster.
+if [ "$action" = up ] || [ "$action" = destroy ]; then
   need kubectl "install it, see https://kubernetes.io/docs/tasks/tools/"
   if [ "${mode:-kind}" = kind ]; then
     need kind "install it, see https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
@@ -40,5 +41,6 @@ case "$action" in
   up) pulumi up --stack "$stack" --yes ${PULUMI_ARGS:-} ;;
   preview) pulumi preview --stack "$stack" ${PULUMI_ARGS:-} ;;
   destroy) pulumi destroy --stack "$stack" --yes ${PULUMI_ARGS:-} ;;
-  *) die "unknown action $action (up, preview, destroy)" ;;
+  outputs) pulumi stack output --stack "$stack" --json ${PULUMI_ARGS:-} ;;
+  *) die "unknown action $action (up, preview, destroy, outputs)" ;;
 esac

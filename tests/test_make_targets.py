@@ -67,6 +67,14 @@ def test_stack_is_chosen_with_the_stack_variable(cli: FakeCli, checkout: Path) -
     assert cli.calls("pulumi")[-1] == ["preview", "--stack", "containerd"]
 
 
+def test_outputs_reads_the_same_local_state_without_secrets(cli: FakeCli, checkout: Path) -> None:
+    cli.remove("kind")
+    assert make(cli, checkout, "outputs").returncode == 0
+    record = cli.records("pulumi")[-1]
+    assert record["argv"] == ["stack", "output", "--stack", "dev", "--json"]
+    assert record["env"]["PULUMI_BACKEND_URL"] == f"file://{checkout}/.pulumi"
+
+
 @pytest.mark.parametrize(
     ("missing", "message"),
     [
