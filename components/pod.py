@@ -33,6 +33,7 @@ class ImageVolumePod(pulumi.ComponentResource):
 
     uid: pulumi.Output[str]
     pod_name: pulumi.Output[str]
+    target: PodTarget  # where `kubectl exec` finds the container
 
     def __init__(
         self, name: str, args: ImageVolumePodArgs, opts: pulumi.ResourceOptions | None = None
@@ -66,10 +67,12 @@ class ImageVolumePod(pulumi.ComponentResource):
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
         )
-        target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME, args.context)
+        self.target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME, args.context)
         ready = local.Command(
             f"{name}-ready",
-            create=pod_ready_script(target, settings.ready_timeout_seconds, settings.volumes, settings.image),
+            create=pod_ready_script(
+                self.target, settings.ready_timeout_seconds, settings.volumes, settings.image
+            ),
             stdin=args.kubeconfig,  # secret; read into a private temp file
             # A new pod (a replaced one) is waited for again.
             triggers=[pod.metadata.apply(lambda metadata: metadata.uid or "")],

@@ -11,8 +11,6 @@ from components.checks import VolumeCheck, VolumeCheckArgs
 from components.cluster import KindCluster, KindClusterArgs
 from components.model import KindClusterSettings, Settings
 from components.pod import ImageVolumePod, ImageVolumePodArgs
-from components.pod_spec import CONTAINER_NAME
-from components.scripts import PodTarget
 
 
 def deploy(settings: Settings) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
     checks = VolumeCheck(
         "verify",
         VolumeCheckArgs(
-            target=PodTarget(settings.pod.namespace, settings.pod.name, CONTAINER_NAME, context),
+            target=pod.target,
             kubeconfig=kubeconfig,
             pod_uid=pod.uid,
             checks=settings.checks,
