@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
 
 # Kubernetes IsDNS1123Label / IsDNS1123Subdomain (apimachinery validation.go).
 _DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -70,7 +69,6 @@ def parse_image_reference(value: str) -> ImageReference | None:
     return ImageReference(name=match["name"], tag=match["tag"], digest=match["digest"])
 
 
-@total_ordering
 @dataclass(frozen=True)
 class KubernetesVersion:
     major: int
@@ -79,11 +77,6 @@ class KubernetesVersion:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}.{self.patch}"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, KubernetesVersion):
-            return NotImplemented
-        return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
 
     def at_least(self, major: int, minor: int) -> bool:
         return (self.major, self.minor) >= (major, minor)

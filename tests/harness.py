@@ -169,13 +169,13 @@ class Registration:
     inputs: dict[str, Any]
     delete_before_replace: bool
     additional_secret_outputs: list[str]
-    custom_timeouts: dict[str, str]
     dependencies: list[str]
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, also keeping the resource options it is sent, which
-    MockResourceArgs leaves out (parent, delete-before-replace, secrets, time-outs)."""
+    MockResourceArgs leaves out (parent, delete-before-replace, secret outputs,
+    dependencies)."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -194,10 +194,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=rpc.deserialize_properties(request.object),
                     delete_before_replace=request.deleteBeforeReplace,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
-                    custom_timeouts={
-                        "create": request.customTimeouts.create,
-                        "update": request.customTimeouts.update,
-                    },
                     dependencies=list(request.dependencies),
                 )
             )
@@ -262,9 +258,6 @@ class ProgramRun:
         found = self.of_type(type_)
         assert len(found) == 1, f"expected one {type_}, got {[r.name for r in found]}"
         return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.registrations if r.urn == urn)
 
 
 def wire_config(config: Mapping[str, object]) -> dict[str, str]:
