@@ -286,3 +286,17 @@ def test_cluster_values_arrive_intact(cli: FakeCli) -> None:
     [call] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
     assert call[call.index("--name") + 1] == "name;$(x)"
     assert call[call.index("--image") + 1] == "image `y`"
+
+
+def test_a_context_name_with_metacharacters_arrives_intact(cli: FakeCli, running_pod: str) -> None:
+    """`context` (existing clusters) is free text in kubeconfig files: quoting carries it."""
+    odd = "ctx; touch pwned-context $(touch pwned-sub) `x` 'q'"
+    config = json.loads(running_pod)
+    config["contexts"].append({"name": odd, "context": config["contexts"][0]["context"]})
+    target = PodTarget("default", "pod", CONTAINER_NAME, context=odd)
+    result = cli.run(kubectl_exec_script(target, ["cat", "/volume/dir/file"]), stdin=json.dumps(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1\n"
+    exec_call = next(c for c in cli.calls("kubectl") if "exec" in c)
+    assert exec_call[exec_call.index("--context") + 1] == odd
+    assert not list(cli.root.rglob("pwned*"))

@@ -276,3 +276,23 @@ def test_the_loader_reads_config_as_the_cli_passes_it(cli: FakeCli) -> None:
     [create] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
     config = (cli.state / "clusters" / "imagevolume-dev" / "config.yaml").read_text()
     assert "worker" not in config and create[create.index("--name") + 1] == "imagevolume-dev"
+
+
+SHELL_METACHARACTERS = [";", "$(x)", "`x`", "'", '"', " ", "\n", "|", "&", ">"]
+NAME_LIKE = {
+    "clusterName": lambda bad: {"clusterName": f"dev{bad}"},
+    "nodeImage": lambda bad: {"nodeImage": f"kindest/node:v1.35.0{bad}", "runtime": "containerd"},
+    "podImage": lambda bad: {"podImage": f"busybox{bad}"},
+    "podName": lambda bad: {"podName": f"pod{bad}"},
+    "namespace": lambda bad: {"namespace": f"default{bad}"},
+    "volumes[0].name": lambda bad: {"volumes": volumes(volume(name=f"v{bad}"))},
+    "volumes[0].reference": lambda bad: {"volumes": volumes(volume(reference=f"{ARTIFACT}{bad}"))},
+}
+
+
+@pytest.mark.parametrize("bad", SHELL_METACHARACTERS)
+@pytest.mark.parametrize("key", sorted(NAME_LIKE))
+def test_names_and_references_cannot_carry_shell_metacharacters(key: str, bad: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(NAME_LIKE[key](bad), "dev")
+    assert key in [problem.key for problem in raised.value.problems]

@@ -201,11 +201,18 @@ def connected_cluster(argv: list[str]) -> str:
     contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
     if context not in contexts:
         fail(f'error: context "{context}" does not exist')
-    name = contexts[context]["cluster"].removeprefix("kind-")
+    name = str(contexts[context]["cluster"]).removeprefix("kind-")
+    users = {u["name"]: u["user"] for u in config.get("users", [])}
     # A recreated cluster has new credentials: an old kubeconfig cannot reach it.
-    if not cluster_dir(name).exists() or json.loads(kubeconfig_text(name)) != config:
+    if not cluster_dir(name).exists() or credentials(json.loads(kubeconfig_text(name))) != users.get(
+        contexts[context]["user"]
+    ):
         fail(CONNECTION_REFUSED)
-    return str(name)
+    return name
+
+
+def credentials(kubeconfig: dict[str, Any]) -> Any:
+    return kubeconfig["users"][0]["user"]
 
 
 def pod_file(namespace: str, pod: str) -> Path:
