@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_command import local
 
+from components.kubectl_command import kubectl_command
 from components.model import Check
 from components.scripts import PodTarget, kubectl_exec_script, read_only_probe_script
 
@@ -33,16 +33,7 @@ class VolumeCheck(pulumi.ComponentResource):
         super().__init__("imagevolume:index:VolumeCheck", name, None, opts)
 
         def run(child: str, script: str) -> pulumi.Output[str]:
-            command = local.Command(
-                f"{name}-{child}",
-                create=script,
-                stdin=args.kubeconfig,  # secret; read into a private temp file
-                triggers=[args.pod_uid],
-                add_previous_output_in_env=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            # stdout is secret because stdin is; what a check prints is not.
-            return pulumi.Output.unsecret(command.stdout)
+            return kubectl_command(f"{name}-{child}", script, args.kubeconfig, args.pod_uid, self)
 
         outputs = [
             run(f"check-{index}", kubectl_exec_script(args.target, check.argv))

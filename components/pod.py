@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_command import local
 
+from components.kubectl_command import kubectl_command
 from components.model import PodSettings
 from components.pod_spec import CONTAINER_NAME, pod_manifest
 from components.scripts import PodTarget, pod_ready_script
@@ -68,18 +68,13 @@ class ImageVolumePod(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
         )
         self.target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME, args.context)
-        ready = local.Command(
+        # Waited for again when the pod is new (replaced); its stdout is the uid.
+        self.uid = kubectl_command(
             f"{name}-ready",
-            create=pod_ready_script(
-                self.target, settings.ready_timeout_seconds, settings.volumes, settings.image
-            ),
-            stdin=args.kubeconfig,  # secret; read into a private temp file
-            # A new pod (a replaced one) is waited for again.
-            triggers=[pod.metadata.apply(lambda metadata: metadata.uid or "")],
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            pod_ready_script(self.target, settings.ready_timeout_seconds, settings.volumes, settings.image),
+            args.kubeconfig,
+            pod.metadata.apply(lambda metadata: metadata.uid or ""),
+            self,
         )
-        # stdout is secret because stdin is; the uid is not.
-        self.uid = pulumi.Output.unsecret(ready.stdout)
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
         self.register_outputs({"uid": self.uid, "podName": self.pod_name})

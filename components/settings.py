@@ -15,6 +15,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -248,7 +249,7 @@ def _feature_gates(reader: _Reader) -> tuple[tuple[str, bool], ...]:
                 path,
                 name,
                 "gate names are CamelCase letters and digits, as in the Kubernetes feature-gate list",
-                set_command("featureGates", example),
+                rm_command(path),
             )
         elif isinstance(enabled, bool):
             gates.append((name, enabled))
@@ -428,9 +429,10 @@ def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
     )
 
 
-def _unique(reader: _Reader, field: str, values: list[str]) -> None:
+def _unique(reader: _Reader, field: str, values: list[tuple[int, str]]) -> None:
+    """`values`: (index in the user's list, value), so a problem names the right entry."""
     seen: dict[str, int] = {}
-    for index, value in enumerate(values):
+    for index, value in values:
         if value in seen:
             reader.problem(
                 f"volumes[{index}].{field}",
@@ -458,10 +460,10 @@ def _volumes(reader: _Reader) -> tuple[ImageVolume, ...]:
                 set_command("volumes", example),
             )
         return ()
-    volumes = [v for i, item in enumerate(value) if (v := _volume(reader, i, item)) is not None]
-    _unique(reader, "name", [v.name for v in volumes])
-    _unique(reader, "mountPath", [posixpath.normpath(v.mount_path) for v in volumes])
-    return tuple(volumes)
+    parsed = [(i, v) for i, item in enumerate(value) if (v := _volume(reader, i, item)) is not None]
+    _unique(reader, "name", [(i, v.name) for i, v in parsed])
+    _unique(reader, "mountPath", [(i, posixpath.normpath(v.mount_path)) for i, v in parsed])
+    return tuple(v for _, v in parsed)
 
 
 def _is_argv(argv: object) -> bool:
@@ -587,7 +589,7 @@ def parse_settings(raw: Mapping[str, str], stack: str, secret_keys: Collection[s
     if reader.problems:
         raise SettingsError(stack, reader.problems)
     settings = Settings(stack=stack, cluster=cluster, kubernetes_version=version, pod=pod, checks=checks)
-    rule_problems = check_rules(settings, raw)
+    rule_problems = [replace(p, secret=reader.is_secret(p.key)) for p in check_rules(settings, raw)]
     if rule_problems:
         raise SettingsError(stack, rule_problems)
     return settings
