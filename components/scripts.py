@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.model import ImageVolume, KindClusterSettings
-from components.problems import NAMESPACE
+from components.settings.model import ImageVolume, KindClusterSettings
+from components.settings.problems import NAMESPACE
 
 # A ConfigMap the create script writes into each cluster it makes, holding the
 # settings' fingerprint, so a later create can recognise its own cluster.

@@ -7,10 +7,10 @@ from typing import Any
 
 import pulumi
 
-from components.checks import VolumeCheck, VolumeCheckArgs
-from components.cluster import KindCluster, KindClusterArgs
-from components.model import KindClusterSettings, Settings
-from components.pod import ImageVolumePod, ImageVolumePodArgs
+from components.checks.component import VolumeCheck, VolumeCheckArgs
+from components.cluster.component import KindCluster, KindClusterArgs
+from components.settings.model import KindClusterSettings, Settings
+from components.pod.component import ImageVolumePod, ImageVolumePodArgs
 
 
 def deploy(settings: Settings) -> dict[str, Any]:

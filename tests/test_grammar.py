@@ -7,7 +7,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.grammar import (
+from components.settings.grammar import (
     is_dns1123_label,
     is_dns1123_subdomain,
     parse_duration_seconds,

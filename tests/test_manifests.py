@@ -9,9 +9,9 @@ import pytest
 import yaml
 from harness import stack_file_config
 
-from components.kind_config import cluster_fingerprint, kind_config, render_kind_config
-from components.model import KindClusterSettings
-from components.pod_spec import pod_manifest
+from components.cluster.kind_config import cluster_fingerprint, kind_config, render_kind_config
+from components.settings.model import KindClusterSettings
+from components.pod.pod_spec import pod_manifest
 from components.settings import parse_settings
 
 # REFERENCE.md section 1, step 1, verbatim.

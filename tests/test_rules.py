@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components import rules
-from components.problems import SettingsError
-from components.rules import RULES, containerd_version
+from components.settings import rules
+from components.settings.problems import SettingsError
+from components.settings.rules import RULES, containerd_version
 from components.settings import parse_settings
 
 KIND_135 = "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from harness import FakeCli
 
-from components.kind_config import cluster_fingerprint, render_kind_config
-from components.model import KindClusterSettings
-from components.pod_spec import CONTAINER_NAME, pod_manifest
+from components.cluster.kind_config import cluster_fingerprint, render_kind_config
+from components.settings.model import KindClusterSettings
+from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
 from components.scripts import (
     PodTarget,
     kind_create_script,

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 from harness import FakeCli, run_program
 
-from components.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
-from components.problems import SettingsError
+from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
+from components.settings.problems import SettingsError
 from components.settings import default_checks, default_cluster_name, parse_settings
 
 ARTIFACT = "quay.io/crio/artifact:v1"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from components.grammar import KubernetesVersion, parse_image_reference
-from components.model import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
-from components.problems import Problem, rm_command, set_command
+from components.settings.grammar import KubernetesVersion, parse_image_reference
+from components.settings.model import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
+from components.settings.problems import Problem, rm_command, set_command
 
 GATE = "ImageVolume"
 # kind's node images on Docker Hub, under each name a client resolves there.

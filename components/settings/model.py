@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from components.grammar import KubernetesVersion
+from components.settings.grammar import KubernetesVersion
 
 # The walkthrough's node image: kind with CRI-O, Kubernetes v1.31.0.
 DEFAULT_NODE_IMAGE = "ghcr.io/carlory/kindnode-crio:v1.31.0"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kubectl_command import kubectl_command
-from components.model import Check
+from components.kubectl import kubectl_command
+from components.settings.model import Check
 from components.scripts import PodTarget, kubectl_exec_script, read_only_probe_script
 
 

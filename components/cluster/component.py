@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
-from components.kind_config import cluster_fingerprint, render_kind_config
-from components.model import KindClusterSettings
+from components.cluster.kind_config import cluster_fingerprint, render_kind_config
+from components.settings.model import KindClusterSettings
 from components.scripts import kind_create_script, kind_delete_script
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from components.model import KindClusterSettings
+from components.settings.model import KindClusterSettings
 
 # CRI-O's socket in the CRI-O kind node images; kubeadm must be told to use it
 # on init (control plane) and join (every node), as the walkthrough does.

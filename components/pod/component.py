@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubectl_command import kubectl_command
-from components.model import PodSettings
-from components.pod_spec import CONTAINER_NAME, pod_manifest
+from components.kubectl import kubectl_command
+from components.settings.model import PodSettings
+from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
 from components.scripts import PodTarget, pod_ready_script
 
 # Namespaces every cluster has; any other is created (kind mode only).

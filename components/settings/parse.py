@@ -20,7 +20,7 @@ from typing import Any
 
 import pulumi
 
-from components.grammar import (
+from components.settings.grammar import (
     KubernetesVersion,
     is_dns1123_label,
     is_dns1123_subdomain,
@@ -28,7 +28,7 @@ from components.grammar import (
     parse_image_reference,
     parse_kubernetes_version,
 )
-from components.model import (
+from components.settings.model import (
     DEFAULT_NODE_IMAGE,
     Check,
     ExistingClusterSettings,
@@ -37,8 +37,8 @@ from components.model import (
     PodSettings,
     Settings,
 )
-from components.problems import NAMESPACE, Problem, SettingsError, rm_command, set_command
-from components.rules import check_rules
+from components.settings.problems import NAMESPACE, Problem, SettingsError, rm_command, set_command
+from components.settings.rules import check_rules
 
 DEFAULT_POD_IMAGE = "registry.k8s.io/e2e-test-images/echoserver:2.3"
 DEFAULT_VOLUME = {

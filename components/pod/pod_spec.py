@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.model import PodSettings
+from components.settings.model import PodSettings
 
 CONTAINER_NAME = "test"  # the walkthrough's container name
 
