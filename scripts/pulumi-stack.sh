@@ -2,16 +2,49 @@
 # make up | preview | destroy | outputs: the Pulumi workflow for one stack
 # ($STACK, default dev) on a local state backend in .pulumi/, with no Pulumi
 # Cloud login.
+#
+# Stack config: the tracked Pulumi.<stack>.yaml holds the settings (config:)
+# and Pulumi never writes to it here. Creating a stack with the passphrase
+# secrets provider writes `encryptionsalt:` into the stack's config file, and
+# up/preview/destroy write one whenever that file has none (pulumi
+# pkg/secrets/passphrase/manager.go NewPromptingPassphraseSecretsManager, saved
+# by pkg/cmd/pulumi/stack/secrets.go and io.go SaveProjectStack). That salt
+# belongs to this checkout's state and passphrase: committed, it breaks every
+# other checkout (`incorrect passphrase`). So Pulumi works on a per-checkout
+# copy in .pulumi/config/ (ignored by git): the salt line(s) kept from the last
+# run plus the tracked file as it is now, rebuilt before every run and passed
+# with --config-file (up, preview, destroy; SaveProjectStack writes to it too).
+# `stack init` has no --config-file, so it runs with --cwd in .pulumi/config/,
+# next to a copy of Pulumi.yaml, and writes the salt there. (Pulumi.yaml's
+# stackConfigDir would move the tracked files too, and
+# PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER still saves the salt back into the
+# tracked file.)
 set -euo pipefail
 action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs}
 stack=${STACK:-dev}
 cd "$(dirname "$0")/.."
 
-die() { echo "make $action: $*" >&2; exit 1; }
+die() {
+  echo "make $action: $*" >&2
+  exit 1
+}
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
 
+case "$action" in
+  up | preview | destroy | outputs) ;;
+  *) die "unknown action $action (up, preview, destroy, outputs)" ;;
+esac
+
 need pulumi "install the Pulumi CLI, see https://www.pulumi.com/docs/install/"
-mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "Pulumi.$stack.yaml" 2>/dev/null | tr -d "\"'" || true)
+# Pulumi takes an exported PULUMI_CONFIG_PASSPHRASE as the passphrase even when
+# it is empty, and then never reads PULUMI_CONFIG_PASSPHRASE_FILE (pulumi
+# pkg/secrets/passphrase/manager.go readPassphrase: os.LookupEnv).
+if [ -n "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "$PULUMI_CONFIG_PASSPHRASE" ]; then
+  die "PULUMI_CONFIG_PASSPHRASE is set but empty, and Pulumi would take the empty string as the passphrase: unset PULUMI_CONFIG_PASSPHRASE (a passphrase is then generated into .pulumi/passphrase), or give it a value"
+fi
+
+tracked=Pulumi.$stack.yaml
+mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "$tracked" 2>/dev/null | tr -d "\"'" || true)
 # preview and outputs run no command; up and destroy drive kubectl, and kind
 # unless the stack uses an existing cluster.
 if [ "$action" = up ] || [ "$action" = destroy ]; then
@@ -36,11 +69,72 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
   export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/$passphrase_file"
 fi
 
-pulumi stack select --create "$stack" --non-interactive >/dev/null
+# Does the stack exist? `pulumi stack select S` fails with "no stack named 'S'
+# found" when it does not (pulumi pkg/cmd/pulumi/stack/stack_select.go); any
+# other failure is shown as it is.
+if select_error=$(pulumi stack select "$stack" --non-interactive 2>&1 >/dev/null); then
+  exists=true
+elif [[ $select_error == *"no stack named"* ]]; then
+  exists=false
+else
+  printf '%s\n' "$select_error" >&2
+  die "pulumi stack select $stack failed (its error is above)"
+fi
+
+if [ "$action" = outputs ]; then
+  if [ "$exists" = false ]; then
+    hint="make"
+    [ "$stack" = dev ] || hint="STACK=$stack make"
+    die "there is no stack $stack yet: run $hint up first"
+  fi
+  read -r -d '' -a extra_args <<<"${PULUMI_ARGS:-}" || true
+  exec pulumi stack output --stack "$stack" --json ${extra_args[@]+"${extra_args[@]}"}
+fi
+if [ "$action" = destroy ] && [ "$exists" = false ]; then
+  echo "make destroy: there is no stack $stack: nothing to destroy" >&2
+  exit 0
+fi
+
+# The per-checkout stack config (see the top of this file).
+config_dir=$PWD/.pulumi/config
+config_file=$config_dir/Pulumi.$stack.yaml
+secrets_keys='^(encryptionsalt|encryptedkey|secretsprovider):'
+mkdir -p "$config_dir"
+cat Pulumi.yaml >"$config_dir/Pulumi.yaml"
+keys=""
+if [ "$exists" = true ] && [ -f "$config_file" ]; then
+  keys=$(grep -E "$secrets_keys" "$config_file" || true)
+fi
+if [ -f "$tracked" ] && grep -qE "$secrets_keys" "$tracked"; then
+  # Left by an earlier run or a plain `pulumi` run. For an existing stack it
+  # is this checkout's (and encrypted any secure: value in the file), so it
+  # moves here; a new stack gets a new one.
+  rest=$(mktemp .pulumi/stack-config.XXXXXX)
+  grep -vE "$secrets_keys" "$tracked" >"$rest" || true
+  if [ "$exists" = true ]; then
+    keys=$(grep -E "$secrets_keys" "$tracked")
+    where="moved it to $config_file"
+  else
+    where="dropped it: the new stack gets its own"
+  fi
+  cat "$rest" >"$tracked"
+  rm -f "$rest"
+  echo "make $action: $tracked had Pulumi's encryptionsalt, which is per checkout and must not be committed; $where" >&2
+fi
+{
+  if [ -n "$keys" ]; then printf '%s\n' "$keys"; fi
+  if [ -f "$tracked" ]; then cat "$tracked"; fi
+} >"$config_file"
+
+if [ "$exists" = false ]; then
+  pulumi --cwd "$config_dir" stack init "$stack" --non-interactive >/dev/null
+fi
+
+# PULUMI_ARGS is split into words on whitespace, deliberately, and never
+# glob-expanded.
+read -r -d '' -a extra_args <<<"${PULUMI_ARGS:-}" || true
 case "$action" in
-  up) pulumi up --stack "$stack" --yes ${PULUMI_ARGS:-} ;;
-  preview) pulumi preview --stack "$stack" ${PULUMI_ARGS:-} ;;
-  destroy) pulumi destroy --stack "$stack" --yes ${PULUMI_ARGS:-} ;;
-  outputs) pulumi stack output --stack "$stack" --json ${PULUMI_ARGS:-} ;;
-  *) die "unknown action $action (up, preview, destroy, outputs)" ;;
+  up) pulumi up --stack "$stack" --config-file "$config_file" --yes ${extra_args[@]+"${extra_args[@]}"} ;;
+  preview) pulumi preview --stack "$stack" --config-file "$config_file" ${extra_args[@]+"${extra_args[@]}"} ;;
+  destroy) pulumi destroy --stack "$stack" --config-file "$config_file" --yes ${extra_args[@]+"${extra_args[@]}"} ;;
 esac

