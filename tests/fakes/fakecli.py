@@ -1,51 +1,73 @@
-"""Fake `kind`, `kubectl`, `docker` (and a recording `pulumi`) for tests, run as real executables.
+"""Fake `kind`, `kubectl`, `docker`, `podman` (and a recording `pulumi`), run as real executables.
 
-They follow the documented behaviour of the real CLIs that the project's
-scripts meet (../shared/docs/REFERENCE.md section 3) and keep their state in
-files under $FAKE_STATE: clusters (nodes, readiness, kubeconfig, configmaps)
-and pods (written by the tests' Pulumi mocks when a Pod is "created"). Every
-call is appended to $FAKE_STATE/calls.jsonl with its argv, for assertions.
+One program dispatched by its first argument (tests/fakes/cli.py writes the
+wrappers). They behave as the upstream tools do for what the project's
+scripts meet; every message and exit code is read from the upstream source
+named next to it. State lives under $FAKE_STATE (layout: fakes/world.py and
+fakes/cli.py); every call is appended to $FAKE_STATE/calls.jsonl.
 
-Knobs (environment): FAKE_DOCKER_DOWN=1 (daemon unreachable),
-FAKE_KIND_CREATE_ERROR=<text> (create fails), FAKE_KIND_NOT_READY=1 (nodes
-never become Ready; kind's --wait times out and exits 0), FAKE_VOLUME_WRITABLE=1
-(image volumes accept writes, which a correct runtime never does),
-FAKE_POD_FAILURE=pull|hostpath|subpath (the pod never gets Ready: its image
-volume cannot be pulled, the runtime lacks image volumes, a subPath is missing).
+Knobs (environment):
+  FAKE_DOCKER_DOWN=1                the Docker daemon is not running
+  FAKE_DOCKER_DENIED=1              the user may not open the Docker socket
+  FAKE_KIND_CREATE_ERROR=<text>     kind create fails with <text>; kind removes the nodes
+  FAKE_KIND_EXPORT_ERROR=1          kind create fails writing the kubeconfig
+                                    (lock file exists); the nodes stay
+  FAKE_KIND_NOT_READY=1             nodes never get Ready
+  FAKE_CONTROL_PLANE_READY_SECONDS  a control-plane node is Ready N virtual seconds after it starts (0)
+  FAKE_WORKER_READY_SECONDS         a worker node likewise (0)
+  FAKE_KUBECTL_UNAUTHORIZED=1       the API server rejects the credentials (401)
+  FAKE_VOLUME_WRITABLE=1            image volumes accept writes (no correct runtime does)
+  FAKE_POD_FAILURE=pull|hostpath|subpath
+                                    force a failure: the image volume cannot be
+                                    pulled, the runtime lacks image volumes, a
+                                    subPath is missing (they also arise on their
+                                    own: containerd with quay.io/crio/artifact:v1,
+                                    a subPath absent from the image, ...)
+  FAKE_OCI_ARTIFACTS=ref,...        these references are OCI artifacts
+  FAKE_MISSING_IMAGES=ref,...       these references are not in their registry
+`sleep` and `date +%s` are fakes too: they move and read the virtual clock
+(world.EPOCH + virtual seconds), so a script's polling loop takes no real time.
+Honoured as the real tools do: KIND_EXPERIMENTAL_PROVIDER, DOCKER_HOST,
+DOCKER_CONTEXT, KUBECONFIG, KUBECACHEDIR, HOME.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import secrets
 import shutil
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-STATE = Path(os.environ["FAKE_STATE"])
-CLUSTERS = STATE / "clusters"
-PODS = STATE / "pods"
-CONNECTION_REFUSED = (
-    "The connection to the server 127.0.0.1:40000 was refused - did you specify the right host or port?"
-)
-# The content of quay.io/crio/artifact:v1 and :v2 (REFERENCE.md section 1).
-ARTIFACT_FILES = {"dir/file": "1\n", "file": "2\n"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `fakes` as a package
 
+from fakes import container, world
+from fakes.world import Cluster
 
+DOCKER_VERSION = "Docker version 28.2.2, build e6534b4"
+PODMAN_VERSION = "podman version 5.4.1"
+WRAPPER_MARK = "fakecli.py"
 PULUMI_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
+def root() -> Path:
+    return world.state_root()
+
+
 def log_call(program: str, argv: list[str]) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
+    root().mkdir(parents=True, exist_ok=True)
     record = {"program": program, "argv": argv, "env": {k: os.environ.get(k) for k in PULUMI_ENV}}
-    with (STATE / "calls.jsonl").open("a") as calls:
+    with (root() / "calls.jsonl").open("a") as calls:
         calls.write(json.dumps(record) + "\n")
 
 
-def fail(message: str, code: int = 1) -> None:
-    sys.stderr.write(message + "\n")
+def fail(message: str, code: int = 1) -> NoReturn:
+    sys.stderr.write(message if message.endswith("\n") else message + "\n")
     sys.exit(code)
 
 
@@ -58,102 +80,531 @@ def flag(argv: list[str], name: str, default: str | None = None) -> str | None:
     return default
 
 
-def docker_reachable() -> bool:
-    return os.environ.get("FAKE_DOCKER_DOWN") != "1"
+def duration_seconds(text: str) -> float:
+    """A Go time.Duration string ("300s", "5m", "1h30m", "0")."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"([0-9.]+)(ms|h|m|s)", text)
+    if not parts:
+        return float(text or 0)
+    return sum(float(number) * units[unit] for number, unit in parts)
 
 
-DOCKER_DOWN = (
-    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
-)
+def go_duration(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
 
 
-# --- docker -----------------------------------------------------------------
+def tabwrite(lines: list[str], padding: int, minwidth: int = 0) -> str:
+    """Go's text/tabwriter: tab-terminated cells aligned per column block
+    (consecutive lines that have that cell)."""
+    rows = [line.split("\t") for line in lines]
+    out: list[str] = []
+
+    def fmt(line0: int, line1: int, widths: list[int]) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(rows[this]) - 1:
+                this += 1
+                continue
+            write(line0, this, widths)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(rows[this]) - 1:
+                width = max(width, len(rows[this][column]) + padding)
+                this += 1
+            fmt(line0, this, [*widths, width])
+            line0 = this
+        write(line0, line1, widths)
+
+    def write(line0: int, line1: int, widths: list[int]) -> None:
+        for row in rows[line0:line1]:
+            cells = [cell.ljust(widths[j]) if j < len(widths) else cell for j, cell in enumerate(row)]
+            out.append("".join(cells).rstrip(" ") if len(row) > len(widths) else "".join(cells))
+
+    fmt(0, len(rows), [])
+    return "".join(line + "\n" for line in out)
+
+
+# --- engines -------------------------------------------------------------------
+
+
+def version_line(program: str) -> str | None:
+    """What `<program> -v` prints on this PATH (None: not installed or failing)."""
+    found = shutil.which(program)
+    if found is None:
+        return None
+    try:
+        if WRAPPER_MARK in Path(found).read_text(errors="replace")[:4096]:
+            return {"docker": DOCKER_VERSION, "podman": PODMAN_VERSION}.get(program)
+    except OSError:
+        return None
+    result = subprocess.run([found, "-v"], capture_output=True, text=True, check=False, timeout=30)
+    lines = result.stdout.splitlines()
+    return lines[0] if result.returncode == 0 and len(lines) == 1 else None
+
+
+def kind_provider() -> str:
+    """kind pkg/internal/runtime/runtime.go GetDefault, then pkg/cluster/provider.go
+    NewProvider/DetectNodeProvider (each provider's IsAvailable: `<bin> -v`
+    prints "Docker version", "nerdctl version" (or finch: "finch version"),
+    "podman version"); with none available kind falls back to docker."""
+    wanted = os.environ.get("KIND_EXPERIMENTAL_PROVIDER", "")
+    if wanted in ("podman", "docker"):
+        sys.stderr.write(f"using {wanted} due to KIND_EXPERIMENTAL_PROVIDER\n")
+        return wanted
+    if wanted in ("nerdctl", "finch", "nerdctl.lima"):
+        sys.stderr.write(f"using {wanted} due to KIND_EXPERIMENTAL_PROVIDER\n")
+        return wanted
+    if wanted:
+        sys.stderr.write(f'ignoring unknown value "{wanted}" for KIND_EXPERIMENTAL_PROVIDER\n')
+    if (version_line("docker") or "").startswith("Docker version"):
+        return "docker"
+    if (version_line("nerdctl") or "").startswith("nerdctl version"):
+        return "nerdctl"
+    if (version_line("finch") or "").startswith("finch version"):
+        return "nerdctl"
+    if (version_line("podman") or "").startswith("podman version"):
+        return "podman"
+    return "docker"
+
+
+def endpoint_of(provider: str) -> tuple[str, str]:
+    if provider == "docker":
+        return world.docker_endpoint(os.environ)
+    return "default", ""
+
+
+def daemon_error(host: str) -> str | None:
+    """The docker client's error when its daemon cannot be reached."""
+    if os.environ.get("FAKE_DOCKER_DENIED") == "1":
+        # moby client/request.go doRequest: os.IsPermission →
+        # "Got permission denied while trying to connect to the Docker daemon
+        # socket at %v", wrapping the url.Error.
+        socket = host.removeprefix("unix://")
+        quoted = socket.replace("/", "%2F")
+        return (
+            f"Got permission denied while trying to connect to the Docker daemon socket at {host}: "
+            f'Get "http://{quoted}/v1.50/info": dial unix {socket}: connect: permission denied'
+        )
+    if os.environ.get("FAKE_DOCKER_DOWN") == "1":
+        # moby client/errors.go errConnectionFailed
+        return f"Cannot connect to the Docker daemon at {host}. Is the docker daemon running?"
+    return None
+
+
+# --- docker --------------------------------------------------------------------
+
+
+def engine_clusters(provider: str = "docker") -> list[Cluster]:
+    endpoint, _ = endpoint_of(provider)
+    return world.clusters_in(root(), provider, endpoint)
+
+
+def find_node(name: str) -> tuple[Cluster, dict[str, Any]] | None:
+    for cluster in engine_clusters():
+        for node in cluster.nodes:
+            if name in (node["name"], node["id"], node["id"][:12]):
+                return cluster, node
+    return None
 
 
 def docker(argv: list[str]) -> None:
-    if argv[:1] == ["info"]:
-        if not docker_reachable():
-            fail(DOCKER_DOWN)
-        print("Server Version: 28.2.2")
+    if argv[:1] in (["-v"], ["--version"]):
+        print(DOCKER_VERSION)
         return
-    fail(f"fake docker: unsupported {argv}")
+    _, host = world.docker_endpoint(os.environ)
+    error = daemon_error(host)
+    verb = argv[0] if argv else ""
+    if verb == "info":
+        docker_info(argv[1:], error)
+        return
+    if error:
+        fail(error)
+    if verb == "ps":
+        docker_ps(argv[1:])
+    elif verb == "inspect":
+        docker_inspect(argv[1:])
+    elif verb == "exec":
+        docker_exec(argv[1:])
+    elif verb == "cp":
+        docker_cp(argv[1:])
+    else:
+        fail(f"fake docker: unsupported {argv}", 2)
 
 
-# --- kind -------------------------------------------------------------------
+def docker_info(argv: list[str], error: str | None) -> None:
+    """docker/cli cli/command/system/info.go runInfo."""
+    fmt = flag(argv, "--format") or flag(argv, "-f")
+    if fmt:
+        if error:
+            # with a format, the server error goes to stderr and the template
+            # still renders (formatInfo): exit 0
+            sys.stderr.write(error + "\n")
+            print(json.dumps({"ServerErrors": [error]}) if "json" in fmt else "")
+            return
+        info = {"ServerVersion": "28.2.2", "CgroupVersion": "2", "CgroupDriver": "systemd", "OSType": "linux"}
+        if fmt.strip() == "{{.ServerVersion}}":
+            print(info["ServerVersion"])
+        else:
+            print(json.dumps(info))
+        return
+    print("Client:")
+    print(" Version:    28.2.2")
+    print(" Context:    default")
+    print(" Debug Mode: false")
+    print()
+    print("Server:")
+    if error:
+        # prettyPrintInfo: "ERROR:" per server error, then the returned error
+        # "errors pretty printing info" (printed by docker's main), exit 1.
+        fail(f"ERROR: {error}\nerrors pretty printing info")
+    print(" Server Version: 28.2.2")
+    print(" Cgroup Version: 2")
 
 
-def cluster_dir(name: str) -> Path:
-    return CLUSTERS / name
+def docker_ps(argv: list[str]) -> None:
+    show_all = "-a" in argv or "--all" in argv
+    wanted = flag(argv, "--filter") or ""
+    fmt = flag(argv, "--format") or "{{.Names}}"
+    key, _, value = wanted.removeprefix("label=").partition("=")
+    for cluster in engine_clusters():
+        if wanted and (key != world.CLUSTER_LABEL or (value and value != cluster.name)):
+            continue
+        for node in cluster.nodes:
+            if not (show_all or node["running"]):
+                continue
+            if ".Label" in fmt:
+                print(cluster.name)
+            else:
+                print(node["name"])
 
 
-def kubeconfig_text(name: str) -> str:
-    return (cluster_dir(name) / "kubeconfig").read_text()
+def node_document(cluster: Cluster, node: dict[str, Any]) -> dict[str, Any]:
+    # moby api/types container inspect; kind's labels (provision.go)
+    return {
+        "Id": node["id"],
+        "Name": "/" + node["name"],
+        "State": {"Status": "running" if node["running"] else "exited", "Running": node["running"]},
+        "Config": {
+            "Image": cluster.data["image"],
+            "Labels": {world.CLUSTER_LABEL: cluster.name, "io.x-k8s.kind.role": node["role"]},
+        },
+        "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 1}},
+    }
+
+
+def docker_inspect(argv: list[str]) -> None:
+    fmt = flag(argv, "--format") or flag(argv, "-f")
+    names = [a for i, a in enumerate(argv) if not a.startswith("-") and argv[i - 1] not in ("--format", "-f")]
+    documents, missing = [], []
+    for name in names:
+        found = find_node(name)
+        if found is None:
+            missing.append(name)
+        else:
+            documents.append(node_document(*found))
+    for document in documents:
+        if fmt:
+            print(render_template(fmt, document))
+    if not fmt:
+        print(json.dumps(documents, indent=4))
+    if missing:
+        # docker/cli cli/command/system/inspect.go: "Error: No such object: %s"
+        fail("\n".join(f"Error: No such object: {name}" for name in missing))
+
+
+def render_template(fmt: str, document: dict[str, Any]) -> str:
+    def field(match: re.Match[str]) -> str:
+        expression = match.group(1).strip()
+        index = re.fullmatch(r'index\s+\.(\S+)\s+"([^"]+)"', expression)
+        if index:
+            value: Any = document
+            for part in index.group(1).split("."):
+                value = value[part]
+            return str(value.get(index.group(2), ""))
+        value = document
+        for part in expression.lstrip(".").split("."):
+            value = value[part]
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return re.sub(r"\{\{(.*?)\}\}", field, fmt)
+
+
+def docker_exec(argv: list[str]) -> None:
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        index += 2 if argv[index] in ("-e", "--env", "-u", "--user", "-w", "--workdir") else 1
+    name, command = argv[index], argv[index + 1 :]
+    found = find_node(name)
+    if found is None:
+        # moby daemon/errors.go objNotFoundError "No such container: %s"
+        fail(f"Error response from daemon: No such container: {name}")
+        return
+    cluster, node = found
+    if not node["running"]:
+        # moby daemon/errors.go errNotRunning "Container %s is not running" (the container's ID)
+        fail(f"Error response from daemon: Container {node['id']} is not running")
+    files = node_files(cluster, node)
+    if command[:1] == ["cat"] and len(command) == 2:
+        if command[1] not in files:
+            fail(f"cat: {command[1]}: No such file or directory")
+        sys.stdout.write(files[command[1]])
+        return
+    if command[:1] in (["true"], ["mkdir"]):
+        return
+    if command[:1] == ["tee"] or command[:2] == ["cp", "/dev/stdin"]:
+        node.setdefault("files", {})[command[-1]] = sys.stdin.read()
+        cluster.save()
+        return
+    fail(f"fake docker: unsupported exec {command}", 2)
+
+
+def node_files(cluster: Cluster, node: dict[str, Any]) -> dict[str, str]:
+    files: dict[str, str] = dict(node.get("files") or {})
+    if node["role"] == "control-plane":
+        # kubeadm's admin.conf, which kind reads (kind kubeconfig.go get) and
+        # rewrites with the host endpoint; inside it names the node.
+        internal = json.loads(cluster.kubeconfig())
+        internal["clusters"][0]["cluster"]["server"] = f"https://{node['name']}:6443"
+        files["/etc/kubernetes/admin.conf"] = json.dumps(internal, indent=2) + "\n"
+    return files
+
+
+def docker_cp(argv: list[str]) -> None:
+    source, dest = [a for a in argv if not a.startswith("-")][-2:]
+    if ":" in source:
+        name, _, path = source.partition(":")
+        found = find_node(name)
+        if found is None:
+            fail(f"Error response from daemon: No such container: {name}")
+            return
+        files = node_files(*found)  # cp reads a stopped container's files too (FIDELITY.md section 3)
+        if path not in files:
+            # moby daemon/archive.go containerFileNotFound: "Could not find the file %s in container %s"
+            fail(f"Error response from daemon: Could not find the file {path} in container {name}")
+        target = Path(dest)
+        if target.is_dir():
+            target = target / Path(path).name
+        if dest == "-":
+            sys.stdout.write(files[path])
+        else:
+            target.write_text(files[path])
+        return
+    name, _, path = dest.partition(":")
+    found = find_node(name)
+    if found is None:
+        fail(f"Error response from daemon: No such container: {name}")
+        return
+    cluster, node = found
+    node.setdefault("files", {})[path] = Path(source).read_text()
+    cluster.save()
+
+
+def podman(argv: list[str]) -> None:
+    if argv[:1] in (["-v"], ["--version"]):
+        print(PODMAN_VERSION)
+        return
+    if argv[:1] == ["info"]:
+        return
+    fail(f"fake podman: unsupported {argv}", 2)
+
+
+# --- kind ----------------------------------------------------------------------
+
+
+def kind_error(message: str, output: str | None = None) -> NoReturn:
+    """kind cmd/kind/app/main.go logError: "ERROR: %v", then for a failed
+    command "\\nCommand Output: %s"."""
+    fail(f"ERROR: {message}" + (f"\n\nCommand Output: {output}" if output is not None else ""))
+
+
+def list_nodes_command(name: str) -> str:
+    # kind pkg/cluster/internal/providers/docker/provider.go ListNodes, as
+    # pkg/exec/helpers.go PrettyCommand quotes it (alessio/shellescape)
+    return f"docker ps -a --filter label={world.CLUSTER_LABEL}={name} --format '{{{{.Names}}}}'"
+
+
+def kind_list_nodes(provider: str, name: str, wrap: str) -> Cluster | None:
+    """The cluster whose nodes `<provider> ps -a` finds, or kind's error."""
+    endpoint, host = endpoint_of(provider)
+    error = daemon_error(host) if provider == "docker" else None
+    if error:
+        # pkg/exec/types.go RunError "command \"%s\" failed with error: %v"
+        command = list_nodes_command(name)
+        kind_error(f'{wrap}failed to list nodes: command "{command}" failed with error: exit status 1', error)
+    path = world.engine_dir(root(), provider, endpoint) / "clusters" / name
+    return world.load_cluster(path) if path.exists() else None
 
 
 def default_kubeconfig_path() -> Path:
-    explicit = os.environ.get("KUBECONFIG")
+    explicit = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     return Path(explicit) if explicit else Path(os.environ["HOME"]) / ".kube" / "config"
 
 
+def merge_kubeconfig(target: Path, addition: dict[str, Any]) -> None:
+    """kind pkg/cluster/internal/kubeconfig/internal/kubeconfig/merge.go
+    WriteMerged: replace this cluster's entries, set current-context."""
+    existing: dict[str, Any] = {}
+    if target.exists() and target.read_text().strip():
+        existing = load_kubeconfig(target.read_text())
+    for section in ("clusters", "contexts", "users"):
+        names = {entry["name"] for entry in addition[section]}
+        kept = [entry for entry in existing.get(section) or [] if entry["name"] not in names]
+        existing[section] = kept + addition[section]
+    existing.update({"apiVersion": "v1", "kind": "Config", "current-context": addition["current-context"]})
+    existing.setdefault("preferences", {})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(existing, indent=2) + "\n")
+
+
+def remove_kubeconfig_entries(target: Path, name: str) -> None:
+    """kind kubeconfig.RemoveKIND: drop kind-<name> entries from the file."""
+    if not target.exists() or not target.read_text().strip():
+        return
+    config = load_kubeconfig(target.read_text())
+    key = f"kind-{name}"
+    for section in ("clusters", "contexts", "users"):
+        config[section] = [e for e in config.get(section) or [] if e["name"] != key]
+    if config.get("current-context") == key:
+        config["current-context"] = ""
+    target.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def load_kubeconfig(text: str) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(text)
+    except json.JSONDecodeError:
+        import yaml  # noqa: PLC0415 - only a hand-written kubeconfig needs it
+
+        loaded = yaml.safe_load(text) or {}
+    return loaded
+
+
 def kind_create(argv: list[str]) -> None:
-    name = flag(argv, "--name", "kind")
-    assert name is not None
+    name = flag(argv, "--name", "kind") or "kind"
+    provider = kind_provider()
+    endpoint, host = endpoint_of(provider)
     config_arg = flag(argv, "--config")
     config_text = sys.stdin.read() if config_arg == "-" else Path(config_arg or "/dev/null").read_text()
     import yaml  # noqa: PLC0415 - only create parses YAML; every other call stays fast
 
-    config = yaml.safe_load(config_text) or {}
-    if config.get("kind") != "Cluster" or config.get("apiVersion") != "kind.x-k8s.io/v1alpha4":
-        fail("ERROR: failed to create cluster: unknown apiVersion/kind in config")
-    if cluster_dir(name).exists():
-        fail(f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"')
-    if not docker_reachable():
-        fail(f"ERROR: failed to create cluster: failed to list nodes: {DOCKER_DOWN}")
-    sys.stderr.write(f'Creating cluster "{name}" ...\n')
-    error = os.environ.get("FAKE_KIND_CREATE_ERROR")
+    config = yaml.safe_load(config_text) or {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
+    if config.get("apiVersion") != "kind.x-k8s.io/v1alpha4":
+        # kind pkg/internal/apis/config/encoding/load.go; create wraps "failed to create cluster"
+        kind_error(f"failed to create cluster: unknown apiVersion: {config.get('apiVersion')}")
+    error = daemon_error(host) if provider == "docker" else None
     if error:
-        # Without --retain, kind deletes the nodes of a failed create.
-        fail(f"ERROR: failed to create cluster: {error}")
-    nodes = [f"{name}-control-plane"]
-    workers = [n for n in config.get("nodes", []) if n.get("role") == "worker"]
-    nodes += [f"{name}-worker{'' if i == 0 else i + 1}" for i in range(len(workers))]
-    ready = os.environ.get("FAKE_KIND_NOT_READY") != "1"
-    token = "fake-secret-" + secrets.token_hex(16)
-    kubeconfig = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": f"kind-{name}", "cluster": {"server": "https://127.0.0.1:40000"}}],
-        "contexts": [
-            {"name": f"kind-{name}", "context": {"cluster": f"kind-{name}", "user": f"kind-{name}"}}
-        ],
-        "current-context": f"kind-{name}",
-        "users": [{"name": f"kind-{name}", "user": {"client-key-data": token}}],
-    }
-    directory = cluster_dir(name)
-    directory.mkdir(parents=True)
-    # JSON is YAML: kubectl reads it as kind's own YAML kubeconfig.
-    (directory / "kubeconfig").write_text(json.dumps(kubeconfig, indent=2) + "\n")
-    (directory / "config.yaml").write_text(config_text)
-    (directory / "image").write_text(flag(argv, "--image", "kindest/node:default") or "")
-    (directory / "state.json").write_text(json.dumps({"nodes": nodes, "ready": ready, "configmaps": {}}))
-    target = Path(flag(argv, "--kubeconfig") or default_kubeconfig_path())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(kubeconfig_text(name))
-    if flag(argv, "--wait") and not ready:
-        sys.stderr.write(" • WARNING: Timed out waiting for Ready ⚠️\n")
+        # validateProvider: `docker info --format '{{json .}}'` still exits 0
+        # without a daemon, reports no cgroup v2, and kind warns.
+        sys.stderr.write(error + "\n")
+        sys.stderr.write(
+            "cgroup v1 is deprecated in Kubernetes and will not be supported in a future kind release, "
+            "please upgrade to cgroup v2\n"
+        )
+    # kind pkg/cluster/internal/create/create.go alreadyExists (before "Creating cluster")
+    if kind_list_nodes(provider, name, "failed to create cluster: ") is not None:
+        kind_error(f'failed to create cluster: node(s) already exist for a cluster with the name "{name}"')
+    image = flag(argv, "--image") or "kindest/node:v1.31.0"
+    sys.stderr.write(f'Creating cluster "{name}" ...\n\n')
+    cluster = world.create_cluster(
+        root(),
+        provider=provider,
+        endpoint=endpoint,
+        name=name,
+        image=image,
+        config=config,
+        config_text=config_text,
+    )
+    failure = os.environ.get("FAKE_KIND_CREATE_ERROR")
+    if failure:
+        # create.go: a failed provision/action deletes the nodes unless --retain
+        if "--retain" not in argv:
+            world.delete_cluster(cluster)
+        kind_error(f"failed to create cluster: {failure}")
+    wait = duration_seconds(flag(argv, "--wait") or "0")
+    if wait > 0:
+        # pkg/cluster/internal/create/actions/waitforready/waitforready.go:
+        # control-plane nodes only; a time-out is only a warning.
+        sys.stderr.write(f" • Waiting ≤ {go_duration(wait)} for control-plane = Ready ⏳\n")
+        start = world.now(root())
+        ready_at = [cluster.node_ready_at(n) for n in cluster.nodes if n["role"] == "control-plane"]
+        if all(r is not None and r <= start + wait for r in ready_at):
+            moment = max([start, *(r for r in ready_at if r is not None)])
+            world.advance_to(root(), moment)
+            sys.stderr.write(f" • Ready after {go_duration(moment - start)} 💚\n")
+        else:
+            world.advance_to(root(), start + wait)
+            sys.stderr.write(" • WARNING: Timed out waiting for Ready ⚠️\n")
+    explicit = flag(argv, "--kubeconfig")
+    target = Path(explicit) if explicit else default_kubeconfig_path()
+    if os.environ.get("FAKE_KIND_EXPORT_ERROR") == "1":
+        # create.go: a failed kubeconfig export returns without deleting nodes;
+        # merge.go "failed to lock config file", lock.go O_EXCL on <file>.lock.
+        kind_error(f"failed to create cluster: failed to lock config file: open {target}.lock: file exists")
+    merge_kubeconfig(target, json.loads(cluster.kubeconfig()))
+    # create.go logUsage
+    sample = f"kubectl cluster-info --context kind-{name}" + (f" --kubeconfig {explicit}" if explicit else "")
     sys.stderr.write(f'Set kubectl context to "kind-{name}"\n')
+    sys.stderr.write(f"You can now use your cluster with:\n\n{sample}\n")
 
 
 def kind_delete(argv: list[str]) -> None:
-    name = flag(argv, "--name", "kind")
-    assert name is not None
+    name = flag(argv, "--name", "kind") or "kind"
+    provider = kind_provider()
+    # kind pkg/cmd/kind/delete/cluster/deletecluster.go; pkg/cluster/internal/delete/delete.go
     sys.stderr.write(f'Deleting cluster "{name}" ...\n')
-    if not docker_reachable():
-        fail(f"ERROR: failed to delete cluster: {DOCKER_DOWN}")
-    shutil.rmtree(cluster_dir(name), ignore_errors=True)  # a missing cluster is not an error
-    target = Path(flag(argv, "--kubeconfig") or default_kubeconfig_path())
-    if target.exists():  # kind removes the cluster's entries from that kubeconfig
-        target.write_text(target.read_text())
+    cluster = kind_list_nodes(provider, name, f'failed to delete cluster "{name}": error listing nodes: ')
+    explicit = flag(argv, "--kubeconfig")
+    remove_kubeconfig_entries(Path(explicit) if explicit else default_kubeconfig_path(), name)
+    if cluster is not None:
+        nodes = " ".join(f'"{n["name"]}"' for n in cluster.nodes)
+        world.delete_cluster(cluster)
+        sys.stderr.write(f"Deleted nodes: [{nodes}]\n")
+
+
+def kind_get_clusters() -> None:
+    provider = kind_provider()
+    endpoint, host = endpoint_of(provider)
+    error = daemon_error(host) if provider == "docker" else None
+    if error:
+        # docker/provider.go ListClusters: "failed to list clusters"
+        label = world.CLUSTER_LABEL
+        command = f"docker ps -a --filter label={label} --format '{{{{.Label \"{label}\"}}}}'"
+        kind_error(f'failed to list clusters: command "{command}" failed with error: exit status 1', error)
+    # ListClusters uses `docker ps -a`: stopped clusters are listed too.
+    names = [c.name for c in world.clusters_in(root(), provider, endpoint)]
+    if not names:
+        # pkg/cmd/kind/get/clusters/clusters.go (logger output: stderr)
+        sys.stderr.write("No kind clusters found.\n")
+    for name in names:
+        print(name)
+
+
+def kind_get_kubeconfig(argv: list[str]) -> None:
+    name = flag(argv, "--name", "kind") or "kind"
+    provider = kind_provider()
+    cluster = kind_list_nodes(provider, name, "")
+    if cluster is None:
+        # pkg/cluster/internal/kubeconfig/kubeconfig.go get
+        kind_error(
+            f"could not locate any control plane nodes for cluster named '{name}'. "
+            "Use the --name option to select a different cluster"
+        )
+        return
+    node = cluster.nodes[0]
+    if not node["running"]:
+        # kubeconfig.go get: `cat /etc/kubernetes/admin.conf` run through
+        # docker/node.go nodeCmd (`docker exec --privileged`), wrapped
+        # "failed to get cluster internal kubeconfig".
+        kind_error(
+            "failed to get cluster internal kubeconfig: command "
+            f'"docker exec --privileged {node["name"]} cat /etc/kubernetes/admin.conf" '
+            "failed with error: exit status 1",
+            f"Error response from daemon: Container {node['id']} is not running",
+        )
+    # pkg/cmd/kind/get/kubeconfig/kubeconfig.go: fmt.Fprintln(streams.Out, cfg)
+    sys.stdout.write(cluster.kubeconfig() + "\n")
 
 
 def kind(argv: list[str]) -> None:
@@ -163,281 +614,569 @@ def kind(argv: list[str]) -> None:
     elif verb == ["delete", "cluster"]:
         kind_delete(argv[2:])
     elif verb == ["get", "clusters"]:
-        names = sorted(p.name for p in CLUSTERS.glob("*")) if CLUSTERS.exists() else []
-        if not names:
-            sys.stderr.write("No kind clusters found.\n")
-        for name in names:
-            print(name)
+        kind_get_clusters()
     elif verb == ["get", "kubeconfig"]:
-        wanted = flag(argv, "--name", "kind") or "kind"
-        if not cluster_dir(wanted).exists():
-            fail(
-                f'ERROR: could not locate any control plane nodes for cluster named "{wanted}". '
-                "Use the --name option to select a different cluster"
-            )
-        sys.stdout.write(kubeconfig_text(wanted))
+        kind_get_kubeconfig(argv[2:])
     else:
-        fail(f"fake kind: unsupported {argv}")
+        fail(f"fake kind: unsupported {argv}", 2)
 
 
-# --- kubectl ----------------------------------------------------------------
+# --- kubectl -------------------------------------------------------------------
+
+VALUE_FLAGS = {
+    *("--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--container", "-c"),
+    *("--cache-dir", "--timeout", "--for", "--from-literal", "--selector", "-l", "--raw"),
+    *("--request-timeout", "--server", "-s", "--user", "--cluster", "--token", "--grace-period"),
+}
+ALIASES = {"-n": "--namespace", "-o": "--output", "-c": "--container", "-l": "--selector", "-s": "--server"}
 
 
-def load_state(name: str) -> dict[str, Any]:
-    state: dict[str, Any] = json.loads((cluster_dir(name) / "state.json").read_text())
-    return state
+class Args:
+    """kubectl's command line: words, flags (global ones may come before the
+    verb), and the argv after `--` kept intact."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.words: list[str] = []
+        self.flags: dict[str, list[str]] = {}
+        self.command: list[str] = []
+        index = 0
+        while index < len(argv):
+            arg = argv[index]
+            if arg == "--":
+                self.command = argv[index + 1 :]
+                break
+            if arg.startswith("--") and "=" in arg:
+                key, _, value = arg.partition("=")
+                self.add(key, value)
+            elif arg in VALUE_FLAGS and index + 1 < len(argv):
+                self.add(arg, argv[index + 1])
+                index += 1
+            elif len(arg) > 2 and arg[:2] in ALIASES and not arg.startswith("--"):
+                self.add(arg[:2], arg[2:].removeprefix("="))
+            elif arg.startswith("-") and arg != "-":
+                self.add(arg, "true")
+            else:
+                self.words.append(arg)
+            index += 1
+
+    def add(self, key: str, value: str) -> None:
+        self.flags.setdefault(ALIASES.get(key, key), []).append(value)
+
+    def get(self, key: str, default: str = "") -> str:
+        values = self.flags.get(key)
+        return values[-1] if values else default
+
+    def all(self, key: str) -> list[str]:
+        return self.flags.get(key, [])
+
+    def on(self, key: str) -> bool:
+        return self.get(key) not in ("", "false")
 
 
-def save_state(name: str, state: dict[str, Any]) -> None:
-    (cluster_dir(name) / "state.json").write_text(json.dumps(state))
+def connect(args: Args) -> tuple[Cluster, str]:
+    """The cluster this kubectl call reaches, and its server HOST:PORT."""
+    path = args.get("--kubeconfig") or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    source = Path(path) if path else Path(os.environ["HOME"]) / ".kube" / "config"
+    config = load_kubeconfig(source.read_text()) if source.exists() else {}
+    context = args.get("--context") or None
+    try:
+        server, credentials = world.server_of(config, context)
+    except KeyError:
+        if context:
+            fail(f'error: context "{context}" does not exist')
+        # client-go tools/clientcmd: with no configuration the server is http://localhost:8080
+        server, credentials = "http://localhost:8080", None
+    try:
+        cluster = world.reach(root(), server, credentials)
+    except world.UnreachableError as refused:
+        # kubectl pkg/cmd/util/helpers.go StandardErrorMessage (url.Error, connection refused); exit 1
+        host = refused.host
+        fail(f"The connection to the server {host} was refused - did you specify the right host or port?")
+    except world.UnauthorizedError:
+        # helpers.go StandardErrorMessage: StatusReasonUnauthorized
+        fail("error: You must be logged in to the server (Unauthorized)")
+        raise
+    return cluster, world.host_port(server)
 
 
-def connected_cluster(argv: list[str]) -> str:
-    path = flag(argv, "--kubeconfig")
-    if path is None:
-        fail("fake kubectl: refusing to use the default kubeconfig in tests (pass --kubeconfig)")
-    config = json.loads(Path(path or "").read_text())
-    context = flag(argv, "--context") or config.get("current-context")
-    contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
-    if context not in contexts:
-        fail(f'error: context "{context}" does not exist')
-    name = str(contexts[context]["cluster"]).removeprefix("kind-")
-    users = {u["name"]: u["user"] for u in config.get("users", [])}
-    # A recreated cluster has new credentials: an old kubeconfig cannot reach it.
-    if not cluster_dir(name).exists() or credentials(json.loads(kubeconfig_text(name))) != users.get(
-        contexts[context]["user"]
-    ):
-        fail(CONNECTION_REFUSED)
-    return name
+def write_cache(args: Args, host: str) -> None:
+    """cli-runtime pkg/genericclioptions/config_flags.go toDiscoveryClient:
+    --cache-dir, else $KUBECACHEDIR, else ~/.kube/cache; an http/ cache and
+    discovery/<host with [^(\\w/.)] as _>."""
+    default = os.environ.get("KUBECACHEDIR") or str(Path(os.environ["HOME"]) / ".kube" / "cache")
+    cache = Path(args.get("--cache-dir") or default)
+    (cache / "http").mkdir(parents=True, exist_ok=True)
+    (cache / "discovery" / re.sub(r"[^(\w/.)]", "_", host)).mkdir(parents=True, exist_ok=True)
 
 
-def credentials(kubeconfig: dict[str, Any]) -> Any:
-    return kubeconfig["users"][0]["user"]
+def api_error(error: world.ApiError) -> NoReturn:
+    # helpers.go StandardErrorMessage: "Error from server (%s): %s"
+    fail(f"Error from server ({error.reason}): {error.message}")
 
 
-def pod_file(namespace: str, pod: str) -> Path:
-    return PODS / namespace / f"{pod}.json"
+def pod_document(cluster: Cluster, pod: dict[str, Any]) -> dict[str, Any]:
+    status = container.pod_status(cluster, pod)
+    document: dict[str, Any] = json.loads(json.dumps(pod))
+    document["status"] = {
+        "phase": status.phase,
+        "conditions": [{"type": "Ready", "status": "True" if status.ready else "False"}],
+    }
+    return document
 
 
-def image_tree(reference: str, sub_path: str | None) -> dict[str, str]:
-    files = ARTIFACT_FILES if reference.startswith("quay.io/crio/artifact") else {"README": "an image\n"}
-    if not sub_path:
-        return dict(files)
-    prefix = sub_path.strip("/") + "/"
-    return {path[len(prefix) :]: text for path, text in files.items() if path.startswith(prefix)}
+def jsonpath(template: str, document: dict[str, Any]) -> str:
+    """k8s.io/client-go/util/jsonpath for the simple {.a.b} fields scripts use;
+    a missing field: "%s is not found" (jsonpath.go evalField), printed as
+    cli-runtime printers/jsonpath.go "error executing jsonpath %q: %v"."""
+
+    def field(match: re.Match[str]) -> str:
+        value: Any = document
+        for part in match.group(1).strip().lstrip(".").split("."):
+            if not isinstance(value, dict) or part not in value:
+                fail(
+                    f'error: error executing jsonpath "{template}": Error executing template: '
+                    f"{part} is not found. Printing more information for debugging the template:\n"
+                    f"\ttemplate was:\n\t\t{template}\n"
+                )
+            value = value[part]
+        return value if isinstance(value, str) else json.dumps(value)
+
+    return re.sub(r"\{(.*?)\}", field, template)
 
 
-def pod_mounts(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
-    volumes = {v["name"]: v["image"]["reference"] for v in spec["volumes"]}
-    mounts = {}
-    for mount in spec["containers"][0].get("volumeMounts", []):
-        tree = image_tree(volumes[mount["name"]], mount.get("subPath"))
-        mounts[os.path.normpath(mount["mountPath"])] = tree
-    return mounts
-
-
-def resolve(mounts: dict[str, dict[str, str]], path: str) -> tuple[str, dict[str, str], str] | None:
-    path = os.path.normpath(path)
-    for mount in sorted(mounts, key=len, reverse=True):
-        if path == mount or path.startswith(mount + "/"):
-            return mount, mounts[mount], path[len(mount) :].strip("/")
-    return None
-
-
-def listing(tree: dict[str, str], inside: str) -> list[str] | None:
-    prefix = inside + "/" if inside else ""
-    entries: dict[str, str | None] = {}
-    for path, text in tree.items():
-        if path.startswith(prefix):
-            head, _, rest = path[len(prefix) :].partition("/")
-            entries[head] = None if rest else text
-    if not entries and inside not in ("",):
-        return None
-    lines = [f"total {len(entries) * 4}"]
-    for entry, content in sorted(entries.items()):
-        if content is None:
-            lines.append(f"drwxr-xr-x 2 1000 users 4096 Jun  3 12:00 {entry}")
-        else:
-            lines.append(f"-rw-r--r-- 1 1000 users {len(content)} Jun  3 12:00 {entry}")
-    return lines
-
-
-def mangle(path: str) -> str:
-    return "".join({" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}.get(c, c) for c in path)
-
-
-def run_in_container(mounts: dict[str, dict[str, str]], command: list[str]) -> int:
-    program, args = command[0], command[1:]
-    if program == "echo":
-        print(" ".join(args))
-        return 0
-    if program == "cat" and args == ["/proc/mounts"]:
-        print("overlay / overlay rw,relatime 0 0")
-        options = (
-            "rw,relatime"
-            if os.environ.get("FAKE_VOLUME_WRITABLE") == "1"
-            else "ro,nosuid,nodev,noexec,relatime"
-        )
-        for mount in mounts:
-            print(f"overlay {mangle(mount)} overlay {options} 0 0")
-        return 0
-    if program == "ls" and args[:1] == ["-l"] and len(args) == 2:
-        found = resolve(mounts, args[1])
-        lines = listing(found[1], found[2]) if found else None
-        if lines is None:
-            sys.stderr.write(f"ls: cannot access '{args[1]}': No such file or directory\n")
-            return 2
-        print("\n".join(lines))
-        return 0
-    if program == "cat" and len(args) == 1:
-        found = resolve(mounts, args[0])
-        if found is None or found[2] not in found[1]:
-            sys.stderr.write(f"cat: {args[0]}: No such file or directory\n")
-            return 1
-        sys.stdout.write(found[1][found[2]])
-        return 0
-    if program == "touch" and len(args) == 1:
-        if resolve(mounts, args[0]) is not None and os.environ.get("FAKE_VOLUME_WRITABLE") != "1":
-            sys.stderr.write(f"touch: cannot touch '{args[0]}': Read-only file system\n")
-            return 1
-        return 0
-    sys.stderr.write(f'exec: "{program}": executable file not found in $PATH\n')
-    return 127
-
-
-def load_pod(namespace: str, pod: str) -> dict[str, Any]:
-    path = pod_file(namespace, pod)
-    if not path.exists():
-        fail(f'Error from server (NotFound): pods "{pod}" not found')
-    manifest: dict[str, Any] = json.loads(path.read_text())
-    return manifest
-
-
-def pod_trouble(manifest: dict[str, Any]) -> tuple[str, list[str]]:
-    """The container's waiting reason and the pod's events, per FAKE_POD_FAILURE
-    (REFERENCE.md section 2: how each failure shows)."""
-    failure = os.environ.get("FAKE_POD_FAILURE", "")
-    reference = manifest["spec"]["volumes"][0]["image"]["reference"]
-    if failure == "pull":
-        return "ImagePullBackOff", [
-            f'Warning  Failed  kubelet  Failed to pull image "{reference}": manifest unknown',
-            "Warning  Failed  kubelet  Error: ErrImagePull",
-            f'Normal   BackOff  kubelet  Back-off pulling image "{reference}"',
-        ]
-    if failure == "hostpath":
-        return "ContainerCreating", ["Warning  Failed  kubelet  Error: mount.HostPath is empty"]
-    if failure == "subpath":
-        return "CreateContainerError", ["Warning  Failed  kubelet  Error: failed to create subPath directory"]
-    return "", ["Normal   Started  kubelet  Started container test"]
-
-
-def pod_wait(namespace: str, pod: str) -> None:
-    manifest = load_pod(namespace, pod)
-    reason, _ = pod_trouble(manifest)
-    if reason:
-        fail(f"error: timed out waiting for the condition on pods/{pod}")
-    print(f"pod/{pod} condition met")
-
-
-def describe_pod(namespace: str, pod: str) -> str:
-    manifest = load_pod(namespace, pod)
-    reason, events = pod_trouble(manifest)
-    container = manifest["spec"]["containers"][0]
-    state = f"Waiting\n      Reason:     {reason}" if reason else "Running"
-    return "\n".join(
-        [
-            f"Name:             {pod}",
-            f"Namespace:        {namespace}",
-            "Containers:",
-            f"  {container['name']}:",
-            f"    Image:          {container['image']}",
-            f"    State:          {state}",
-            "Events:",
-            "  Type     Reason   From     Message",
-            *(f"  {event}" for event in events),
-        ]
-    )
-
-
-VALUE_FLAGS = {"--kubeconfig", "--context", "--namespace", "-n", "--output", "-o", "--container", "-c"}
-
-
-def positionals(argv: list[str]) -> list[str]:
-    """kubectl's words without its flags and their values."""
-    words, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in VALUE_FLAGS:
-            skip = True
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
+def age(since: float, moment: float) -> str:
+    seconds = int(moment - since)
+    return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
 
 def kubectl(argv: list[str]) -> None:
-    name = connected_cluster(argv)
-    namespace = flag(argv, "--namespace", "default") or "default"
-    state = load_state(name)
-    words = positionals(argv[: argv.index("--")] if "--" in argv else argv)
-    if "exec" in argv:
-        command = argv[argv.index("--") + 1 :]
-        pod = argv[argv.index("exec") + 1]
-        code = run_in_container(pod_mounts(load_pod(namespace, pod)["spec"]), command)
-        if code:
-            fail(f"command terminated with exit code {code}", code)
-        return
-    pod_ref = next((w for w in words if w.startswith("pod/")), None)
-    if "wait" in words and pod_ref is not None:
-        pod_wait(namespace, pod_ref.removeprefix("pod/"))
-        return
-    if words[:2] == ["describe", "pod"]:
-        print(describe_pod(namespace, words[2]))
-        return
-    if words[:2] == ["get", "pod"]:
-        manifest = load_pod(namespace, words[2])
-        if flag(argv, "--output") != "jsonpath={.metadata.uid}":
-            fail(f"fake kubectl: unsupported output {flag(argv, '--output')}")
-        sys.stdout.write(manifest["metadata"]["uid"])
-        return
-    if "wait" in words and "nodes" in words:
-        if not state["ready"]:
-            fail(f"error: timed out waiting for the condition on nodes/{state['nodes'][0]}")
-        for node in state["nodes"]:
-            print(f"node/{node} condition met")
-        return
-    if "get" in words and "nodes" in words:
-        print("NAME STATUS ROLES AGE VERSION")
-        for node in state["nodes"]:
-            print(f"{node} {'Ready' if state['ready'] else 'NotReady'} <none> 1m v1.31.0")
-        return
-    if "configmap" in words:
-        configmap = words[words.index("configmap") + 1]
-        key = f"{namespace}/{configmap}"
-        if "create" in words:
-            literal = flag(argv, "--from-literal") or "="
-            field, _, value = literal.partition("=")
-            state["configmaps"][key] = {field: value}
-            save_state(name, state)
-            print(f"configmap/{configmap} created")
+    args = Args(argv)
+    words = args.words
+    cluster, host = connect(args)
+    if words[:1] == ["get"] and args.get("--raw"):
+        # the API server's /readyz and /livez answer "ok"
+        if args.get("--raw") in ("/readyz", "/livez", "/healthz"):
+            print("ok")
             return
-        if key not in state["configmaps"]:
-            fail(f'Error from server (NotFound): configmaps "{configmap}" not found')
-        output = flag(argv, "--output") or ""
-        field = output.removeprefix("jsonpath={.data.").removesuffix("}")
-        sys.stdout.write(state["configmaps"][key].get(field, ""))
+        fail("Error from server (NotFound): the server could not find the requested resource")
+    write_cache(args, host)
+    namespace = args.get("--namespace", "default")
+    verb = words[0] if words else ""
+    try:
+        if verb == "exec":
+            kubectl_exec(cluster, namespace, words[1], args)
+        elif verb == "wait":
+            kubectl_wait(cluster, namespace, words[1:], args)
+        elif verb == "get":
+            kubectl_get(cluster, namespace, words[1:], args)
+        elif verb == "describe" and words[1] in ("pod", "pods", "po"):
+            print(describe_pod(cluster, world.get_object(cluster, "Pod", namespace, words[2])), end="")
+        elif verb == "create":
+            kubectl_create(cluster, namespace, words[1:], args)
+        elif verb == "delete":
+            kubectl_delete(cluster, namespace, words[1:], args)
+        else:
+            fail(f"fake kubectl: unsupported {argv}", 2)
+    except world.ApiError as error:
+        api_error(error)
+
+
+def kubectl_exec(cluster: Cluster, namespace: str, pod_name: str, args: Args) -> None:
+    pod = world.get_object(cluster, "Pod", namespace, pod_name)
+    status = container.pod_status(cluster, pod)
+    name = args.get("--container") or pod["spec"]["containers"][0]["name"]
+    if not status.ready:
+        # the kubelet's streaming server: no running container of that name
+        fail(f'error: unable to upgrade connection: container not found ("{name}")')
+    fs = container.FileSystem(container.container_mounts(cluster, pod, name))
+    code = container.run(fs, cluster.runtime, args.command)
+    if code < 0:
+        sys.exit(1)
+    if code:
+        # client-go tools/remotecommand/v4.go errorDecoderV4: CodeExitError
+        # "command terminated with exit code %d"; kubectl helpers.go checkErr
+        # exits with that code.
+        fail(f"command terminated with exit code {code}", code)
+
+
+def kubectl_wait(cluster: Cluster, namespace: str, targets: list[str], args: Args) -> None:
+    """kubectl pkg/cmd/wait: each object gets the whole --timeout (default
+    30s); success prints "<kind>/<name> condition met"; a time-out is
+    "timed out waiting for the condition on <resource>/<name>" (wait.go
+    extendErrWaitTimeout), exit 1."""
+    timeout = duration_seconds(args.get("--timeout", "30s"))
+    condition = args.get("--for").removeprefix("condition=").split("=")[0]
+    if condition != "Ready":
+        fail(f"fake kubectl: unsupported --for {args.get('--for')}", 2)
+    if targets[:1] in (["nodes"], ["node"]) and args.on("--all"):
+        for node in sorted(cluster.nodes, key=lambda n: n["name"]):
+            start = world.now(root())
+            ready_at = cluster.node_ready_at(node)
+            if ready_at is None or ready_at > start + timeout:
+                world.advance_to(root(), start + timeout)
+                fail(f"error: timed out waiting for the condition on nodes/{node['name']}")
+            world.advance_to(root(), ready_at)
+            print(f"node/{node['name']} condition met")
         return
-    fail(f"fake kubectl: unsupported {argv}")
+    kind, _, name = (targets[0] if "/" in targets[0] else "/".join(targets[:2])).partition("/")
+    if kind not in ("pod", "pods", "po"):
+        fail(f"fake kubectl: unsupported wait {targets}", 2)
+    start = world.now(root())
+    pod = world.get_object(cluster, "Pod", namespace, name)
+    node_ready_at = cluster.node_ready_at(cluster.pod_node())
+    if node_ready_at is not None and start < node_ready_at <= start + timeout:
+        world.advance_to(root(), node_ready_at)
+    if container.pod_status(cluster, pod).ready:
+        print(f"pod/{name} condition met")
+        return
+    world.advance_to(root(), start + timeout)
+    fail(f"error: timed out waiting for the condition on pods/{name}")
+
+
+def kubectl_get(cluster: Cluster, namespace: str, words: list[str], args: Args) -> None:
+    kind, _, name = words[0].partition("/")
+    name = name or (words[1] if len(words) > 1 else "")
+    output = args.get("--output")
+    moment = world.now(root())
+    if kind in ("nodes", "node", "no"):
+        wide = output == "wide"
+        lines = ["NAME\tSTATUS\tROLES\tAGE\tVERSION" + ("\tINTERNAL-IP\tCONTAINER-RUNTIME" if wide else "")]
+        version = cluster.data["image"].rpartition(":")[2].split("@")[0] or "v1.31.0"
+        for node in sorted(cluster.nodes, key=lambda n: n["name"]):
+            status = "Ready" if cluster.node_ready(node, moment) else "NotReady"
+            roles = "control-plane" if node["role"] == "control-plane" else "<none>"
+            line = f"{node['name']}\t{status}\t{roles}\t{age(node['started'], moment)}\t{version}"
+            if wide:
+                line += f"\t{node_ip(cluster, node)}\t{'cri-o://1.31.0' if cluster.runtime == 'crio' else 'containerd://2.1.1'}"
+            lines.append(line)
+        # kubectl get: cli-runtime printers tabwriter (padding 3)
+        sys.stdout.write(tabwrite(lines, padding=3))
+        return
+    ignore_missing = args.on("--ignore-not-found")
+    try:
+        if kind in ("pod", "pods", "po"):
+            document = pod_document(cluster, world.get_object(cluster, "Pod", namespace, name))
+        elif kind in ("configmap", "configmaps", "cm"):
+            key = f"{namespace}/{name}"
+            if key not in cluster.data["configmaps"]:
+                raise world.not_found("configmaps", name)
+            document = cluster.data["configmaps"][key]
+        elif kind in ("namespace", "namespaces", "ns"):
+            document = world.get_object(cluster, "Namespace", "", name)
+        else:
+            fail(f"fake kubectl: unsupported get {words}", 2)
+            return
+    except world.ApiError as error:
+        if ignore_missing and error.reason == "NotFound":
+            return  # kubectl get --ignore-not-found: nothing, exit 0
+        raise
+    if output.startswith("jsonpath="):
+        sys.stdout.write(jsonpath(output.removeprefix("jsonpath="), document))
+    elif output == "json":
+        print(json.dumps(document, indent=4))
+    else:
+        sys.stdout.write(tabwrite(["NAME\tAGE", f"{name}\t{age(0, moment)}"], padding=3))
+
+
+def kubectl_create(cluster: Cluster, namespace: str, words: list[str], args: Args) -> None:
+    if words[0] in ("namespace", "ns"):
+        world.create_object(cluster, {"kind": "Namespace", "metadata": {"name": words[1]}})
+        print(f"namespace/{words[1]} created")
+        return
+    if words[0] in ("configmap", "cm"):
+        name = words[1]
+        if namespace not in cluster.data["namespaces"]:
+            raise world.not_found("namespaces", namespace)
+        key = f"{namespace}/{name}"
+        if key in cluster.data["configmaps"]:
+            raise world.already_exists("configmaps", name)
+        data = dict(literal.partition("=")[::2] for literal in args.all("--from-literal"))
+        cluster.data["configmaps"][key] = {
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": data,
+        }
+        cluster.save()
+        print(f"configmap/{name} created")
+        return
+    fail(f"fake kubectl: unsupported create {words}", 2)
+
+
+def kubectl_delete(cluster: Cluster, namespace: str, words: list[str], args: Args) -> None:
+    kind, _, name = words[0].partition("/")
+    name = name or words[1]
+    wait = args.get("--wait", "true") != "false"
+    try:
+        if kind in ("pod", "pods", "po"):
+            world.delete_object(cluster, "Pod", namespace, name, wait)
+            print(f'pod "{name}" deleted')
+        elif kind in ("namespace", "namespaces", "ns"):
+            world.delete_object(cluster, "Namespace", "", name, wait)
+            print(f'namespace "{name}" deleted')
+        else:
+            fail(f"fake kubectl: unsupported delete {words}", 2)
+    except world.ApiError as error:
+        if not (args.on("--ignore-not-found") and error.reason == "NotFound"):
+            raise
+
+
+def node_ip(cluster: Cluster, node: dict[str, Any]) -> str:
+    """Addresses on kind's docker network, in node order (a stand-in)."""
+    return f"172.18.0.{cluster.nodes.index(node) + 2}"
+
+
+def describe_pod(cluster: Cluster, pod: dict[str, Any]) -> str:
+    """kubectl pkg/describe/describe.go describePod, laid out by its tabwriter
+    (padding 2); events as "  Type\\tReason\\tAge\\tFrom\\tMessage"."""
+    status = container.pod_status(cluster, pod)
+    metadata = pod["metadata"]
+    lines = [
+        f"Name:\t{metadata['name']}",
+        f"Namespace:\t{metadata.get('namespace', 'default')}",
+        f"Node:\t{cluster.pod_node()['name']}/{node_ip(cluster, cluster.pod_node())}",
+        f"Status:\t{'Terminating' if 'deletionTimestamp' in metadata else status.phase}",
+        "Containers:",
+    ]
+    for index, spec in enumerate(pod["spec"]["containers"]):
+        lines.append(f"  {spec['name']}:")
+        lines.append(f"    Image:\t{spec['image']}")
+        if status.ready:
+            lines.append("    State:\tRunning")
+        else:
+            lines.append("    State:\tWaiting")
+            if index == 0 and status.reason:
+                lines.append(f"      Reason:\t{status.reason}")
+        lines.append(f"    Ready:\t{'True' if status.ready else 'False'}")
+        mounts = spec.get("volumeMounts") or []
+        lines.append("    Mounts:" + ("" if mounts else "\t<none>"))
+        lines.extend(f"      {m['mountPath']} from {m['name']} (ro)" for m in mounts)
+    lines.append("Volumes:")
+    for volume in pod["spec"].get("volumes") or []:
+        lines.append(f"  {volume['name']}:")
+        if "image" in volume:
+            lines.append("    Type:\tImage (a container image or OCI artifact)")
+            lines.append(f"    Reference:\t{volume['image']['reference']}")
+            lines.append(f"    PullPolicy:\t{volume['image'].get('pullPolicy', 'IfNotPresent')}")
+    if status.events:
+        lines.append("Events:")
+        lines.append("  Type\tReason\tAge\tFrom\tMessage")
+        lines.append("  ----\t------\t----\t----\t-------")
+        lines.extend(
+            f"  {kind}\t{reason}\t5s\t{source}\t{text}" for kind, reason, source, text in status.events
+        )
+    else:
+        lines.append("Events:\t<none>")
+    return tabwrite(lines, padding=2)
+
+
+def sleep(argv: list[str]) -> None:
+    """coreutils sleep NUMBER[smhd]...: here the virtual clock moves instead."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+    total = 0.0
+    for arg in argv:
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+)([smhd]?)", arg)
+        if match is None:
+            # coreutils sleep.c: "invalid time interval %s"
+            fail(f"sleep: invalid time interval '{arg}'")
+        total += float(match.group(1)) * units[match.group(2) or "s"]
+    world.advance_to(root(), world.now(root()) + total)
+
+
+def date(argv: list[str]) -> None:
+    """`date +%s` on the virtual clock; anything else is the host's date."""
+    if argv == ["+%s"]:
+        print(int(world.EPOCH + world.now(root())))
+        return
+    host = shutil.which("date", path="/usr/bin:/bin")
+    if host is None:
+        fail("fake date: no host date")
+    sys.exit(subprocess.run([host, *argv], check=False).returncode)
+
+
+PULUMI_STACKS = "pulumi-stacks"  # JSON under $FAKE_STATE: {backend URL: {"stacks": [...], "current": ...}}
+# Flags that take a value (so their value is not taken for a positional word).
+PULUMI_VALUE_FLAGS = (
+    *("--stack", "-s", "--config-file", "--cwd", "-C", "--secrets-provider", "--color", "--tracing"),
+    *("--target", "-t", "--replace", "--parallel", "-p", "--message", "-m"),
+)
+
+
+def _pulumi_fail(message: str) -> NoReturn:
+    # pkg/cmd/pulumi/main.go: cmd.DisplayErrorMessage(err) reports the error
+    # through cmdutil.Diag().Errorf (sdk/go/common/util/cmdutil/exit.go), shown
+    # as "error: <message>", then os.Exit(-1): exit status 255.
+    fail(f"error: {message}", 255)
+
+
+def _pulumi_backends() -> dict[str, Any]:
+    path = root() / PULUMI_STACKS
+    backends: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return backends
+
+
+def _pulumi_backend(backends: dict[str, Any]) -> dict[str, Any]:
+    """The stacks of the backend PULUMI_BACKEND_URL names (the logged-in one when unset)."""
+    backend: dict[str, Any] = backends.setdefault(
+        os.environ.get("PULUMI_BACKEND_URL", ""), {"stacks": [], "current": None}
+    )
+    return backend
+
+
+def _pulumi_save(backends: dict[str, Any]) -> None:
+    root().mkdir(parents=True, exist_ok=True)
+    (root() / PULUMI_STACKS).write_text(json.dumps(backends, indent=2) + "\n")
+
+
+def _pulumi_project() -> tuple[Path, str] | None:
+    """The Pulumi.yaml found searching upwards from the working directory, and
+    its project name (sdk/go/common/workspace/paths.go DetectProjectPathFrom,
+    read by pkg/workspace/context.go ReadProject)."""
+    directory = Path.cwd()
+    for candidate in (directory, *directory.parents):
+        for name in ("Pulumi.yaml", "Pulumi.yml"):
+            if (candidate / name).is_file():
+                match = re.search(r"^name:\s*[\"']?([^\"'\s#]+)", (candidate / name).read_text(), re.M)
+                return candidate / name, match.group(1) if match else ""
+    return None
+
+
+def _pulumi_ref(stack: str, project: str) -> str:
+    """pkg/backend/diy/store.go: a DIY stack is organization/<project>/<stack>."""
+    name = stack.rsplit("/", 1)[-1]
+    return f"organization/{project}/{name}" if project else name
+
+
+def _pulumi_config_path(argv: list[str], stack: str) -> Path:
+    """Where the stack's config is read and saved: --config-file when given,
+    else Pulumi.<stack>.yaml in the project's directory (or its stackConfigDir)
+    (pkg/cmd/pulumi/stack/io.go LoadProjectStack/SaveProjectStack;
+    sdk/go/common/workspace DetectProjectStackPath)."""
+    config_file = flag(argv, "--config-file")
+    if config_file:
+        return Path.cwd() / config_file
+    found = _pulumi_project()
+    if found is None:
+        fail(f"fake pulumi: no Pulumi.yaml above {Path.cwd()} (unsupported)", 2)
+    project_file = found[0]
+    directory = project_file.parent
+    config_dir = re.search(r"^stackConfigDir:\s*[\"']?([^\"'\s#]+)", project_file.read_text(), re.M)
+    if config_dir:
+        directory = directory / config_dir.group(1)
+    return directory / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
+
+
+def _pulumi_ensure_salt(path: Path) -> None:
+    """The passphrase secrets provider: a stack config without encryptionsalt
+    gets a new one, saved into the config file (pkg/secrets/passphrase/manager.go
+    NewPromptingPassphraseSecretsManager / NewPassphraseSecretsManager: state
+    "v1:<base64 8-byte salt>:<the crypter's encryption of "pulumi">", that is
+    "v1:<base64 nonce>:<base64 ciphertext>" (sdk/go/common/resource/config/crypt.go
+    symmetricCrypter); pkg/cmd/pulumi/stack/io.go SaveProjectStack). The
+    ProjectStack is saved with encryptionsalt before config: (field order of
+    sdk/go/common/workspace/project.go ProjectStack); the rest is kept as it is.
+    The ciphertext here is random bytes of the right length, not AES-GCM."""
+    text = path.read_text() if path.exists() else ""
+    if re.search(r"^encryptionsalt:", text, re.M):
+        return
+    salt = base64.b64encode(secrets.token_bytes(8)).decode()
+    nonce = base64.b64encode(secrets.token_bytes(12)).decode()
+    sealed = base64.b64encode(secrets.token_bytes(len("pulumi") + 16)).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"encryptionsalt: v1:{salt}:v1:{nonce}:{sealed}\n" + text)
+
+
+def _pulumi_create(argv: list[str], stack: str) -> None:
+    """pkg/cmd/pulumi/stack/io.go CreateStack → pkg/backend/diy/backend.go CreateStack."""
+    found = _pulumi_project()
+    ref = _pulumi_ref(stack, found[1] if found else "")
+    backends = _pulumi_backends()
+    backend = _pulumi_backend(backends)
+    if ref in backend["stacks"]:
+        # pkg/backend/backenderr: StackAlreadyExistsError "stack '%v' already
+        # exists", with the fully qualified name (diy backend.go CreateStack)
+        _pulumi_fail(f"stack '{ref}' already exists")
+    # createSecretsManagerForNewStack: the passphrase provider's salt is saved
+    # into the stack's config (SaveProjectStack) once the stack is created.
+    _pulumi_ensure_salt(_pulumi_config_path(argv, stack))
+    backend["stacks"].append(ref)
+    backend["current"] = ref  # stack init / select --create: state.SetCurrentStack
+    _pulumi_save(backends)
+    # diy backend.go CreateStack: b.d.Infof("Created stack '%s'", stack.Ref())
+    print(f"Created stack '{stack}'")
+
+
+def _pulumi_require(argv: list[str]) -> str:
+    """pkg/cmd/pulumi/stack/io.go RequireStack: the --stack given (else the
+    selected one), failing with "no stack named '%s' found" when it is missing."""
+    stack = flag(argv, "--stack") or flag(argv, "-s")
+    backend = _pulumi_backend(_pulumi_backends())
+    if not stack:
+        if not backend["current"]:
+            fail("fake pulumi: no --stack and no selected stack (unsupported)", 2)
+        return str(backend["current"])
+    found = _pulumi_project()
+    if _pulumi_ref(stack, found[1] if found else "") not in backend["stacks"]:
+        _pulumi_fail(f"no stack named '{stack}' found")
+    return stack
 
 
 def pulumi(argv: list[str]) -> None:
-    """Only recorded: the Makefile's wrapper is tested for what it asks of Pulumi."""
+    """The Pulumi CLI on a state backend (DIY, one per PULUMI_BACKEND_URL) kept
+    in $FAKE_STATE/pulumi-stacks, with the passphrase secrets provider: stack
+    select/init, up, preview, destroy and stack output."""
+    if os.environ.get("FAKE_PULUMI_ERROR"):
+        _pulumi_fail(os.environ["FAKE_PULUMI_ERROR"])
+    # pkg/cmd/pulumi/pulumi.go: the global --cwd/-C is os.Chdir'd before the command runs
+    cwd = flag(argv, "--cwd") or flag(argv, "-C")
+    if cwd:
+        os.chdir(cwd)
+    words = [
+        arg
+        for index, arg in enumerate(argv)
+        if not arg.startswith("-") and (index == 0 or argv[index - 1] not in PULUMI_VALUE_FLAGS)
+    ]
+    if words[:2] in (["stack", "select"], ["stack", "init"]):
+        stack = words[2] if len(words) > 2 else flag(argv, "--stack") or flag(argv, "-s")
+        if not stack:
+            fail(f"fake pulumi: unsupported {argv} (no stack name)", 2)
+        found = _pulumi_project()
+        ref = _pulumi_ref(stack, found[1] if found else "")
+        backends = _pulumi_backends()
+        exists = ref in _pulumi_backend(backends)["stacks"]
+        if words[1] == "init" or (not exists and ("--create" in argv or "-c" in argv)):
+            # stack_init.go, and stack_select.go's --create: InitStack
+            _pulumi_create(argv, stack)
+        elif exists:
+            _pulumi_backend(backends)["current"] = ref  # stack_select.go: state.SetCurrentStack
+            _pulumi_save(backends)
+        else:
+            # pkg/cmd/pulumi/stack/stack_select.go
+            _pulumi_fail(f"no stack named '{stack}' found")
+    elif words[:1] in (["up"], ["update"], ["preview"], ["pre"], ["destroy"]):
+        stack = _pulumi_require(argv)
+        # pkg/cmd/pulumi/stack/secrets.go: the stack's secrets manager is built
+        # from its config; with no encryptionsalt there, the passphrase
+        # provider makes one and SaveProjectStack writes it (io.go).
+        _pulumi_ensure_salt(_pulumi_config_path(argv, stack))
+    elif words[:2] == ["stack", "output"]:
+        _pulumi_require(argv)
+        # pkg/cmd/pulumi/stack/stack_output.go: no outputs are recorded here;
+        # --json prints the empty map (ui.FprintJSON), else stack.go
+        # fprintStackOutputs
+        if "--json" in argv or "-j" in argv:
+            print("{}")
+        else:
+            print("Current stack outputs (0):\n    No output values currently in this stack")
+    else:
+        fail(f"fake pulumi: unsupported {argv}", 2)
 
 
 def main() -> None:
     program, argv = sys.argv[1], sys.argv[2:]
     log_call(program, argv)
-    {"kind": kind, "kubectl": kubectl, "docker": docker, "pulumi": pulumi}[program](argv)
+    programs = {"kind": kind, "kubectl": kubectl, "docker": docker, "podman": podman, "pulumi": pulumi}
+    programs |= {"sleep": sleep, "date": date}
+    programs[program](argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Fake kind, kubectl and docker for the tests, and the helper that installs them."""

@@ -1,0 +1,495 @@
+"""The fake kind/kubectl/docker behave as the upstream tools do (FIDELITY.md
+sections 3-5): each test pins one upstream behaviour the fakes imitate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.cli import ApiUnreachableError, FakeCli
+from fakes.world import ApiError
+
+CRIO_CONFIG = """kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+  kubeadmConfigPatches:
+  - |
+    kind: InitConfiguration
+    nodeRegistration:
+      criSocket: unix:///var/run/crio/crio.sock
+- role: worker
+  kubeadmConfigPatches:
+  - |
+    kind: JoinConfiguration
+    nodeRegistration:
+      criSocket: unix:///var/run/crio/crio.sock
+"""
+CONTAINERD_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n"
+REFUSED = "was refused - did you specify the right host or port?"
+
+
+def create(cli: FakeCli, name: str = "c", config: str = CRIO_CONFIG, extra: str = "") -> Any:
+    return cli.run(
+        f"kind create cluster --name {name} --config - --kubeconfig {name}.kc {extra}", stdin=config
+    )
+
+
+def made(cli: FakeCli, name: str = "c", config: str = CRIO_CONFIG) -> str:
+    result = create(cli, name, config)
+    assert result.returncode == 0, result.stderr
+    return cli.kubeconfig(name)
+
+
+def pod(
+    reference: str = "quay.io/crio/artifact:v1", mount_path: str = "/volume", **mount: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "pod", "namespace": "default"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "test",
+                    "image": "registry.k8s.io/e2e-test-images/echoserver:2.3",
+                    "volumeMounts": [{"name": "volume", "mountPath": mount_path, **mount}],
+                }
+            ],
+            "volumes": [{"name": "volume", "image": {"reference": reference, "pullPolicy": "IfNotPresent"}}],
+        },
+    }
+
+
+def kubectl(cli: FakeCli, args: str, name: str = "c") -> Any:
+    return cli.run(f"kubectl --kubeconfig {name}.kc {args}")
+
+
+# --- 1. provider and endpoint --------------------------------------------------
+
+
+def test_unknown_provider_is_ignored_with_kinds_warning(cli: FakeCli) -> None:
+    cli.extra_env["KIND_EXPERIMENTAL_PROVIDER"] = "lxc"
+    result = create(cli)
+    assert result.returncode == 0
+    assert 'ignoring unknown value "lxc" for KIND_EXPERIMENTAL_PROVIDER' in result.stderr
+    assert cli.clusters(provider="docker") == ["c"]
+
+
+def test_provider_is_detected_on_every_call_docker_then_podman(cli: FakeCli) -> None:
+    cli.install("podman")
+    assert create(cli).returncode == 0
+    cli.remove("docker")  # now only podman answers `-v`
+    listed = cli.run("kind get clusters")
+    assert listed.stdout == "" and "No kind clusters found." in listed.stderr
+    cli.extra_env["KIND_EXPERIMENTAL_PROVIDER"] = "podman"
+    assert "using podman due to KIND_EXPERIMENTAL_PROVIDER" in create(cli, "p").stderr
+    assert cli.clusters(provider="podman") == ["p"] and cli.clusters(provider="docker") == ["c"]
+
+
+def test_delete_against_another_docker_endpoint_finds_nothing_and_the_cluster_stays(cli: FakeCli) -> None:
+    cli.extra_env["DOCKER_HOST"] = "tcp://build-host:2375"
+    assert create(cli).returncode == 0
+    assert cli.clusters(endpoint="host-tcp___build-host_2375") == ["c"]
+    del cli.extra_env["DOCKER_HOST"]
+    deleted = cli.run("kind delete cluster --name c")
+    assert deleted.returncode == 0 and 'Deleting cluster "c" ...' in deleted.stderr
+    assert "Deleted nodes" not in deleted.stderr
+    assert cli.clusters() == ["c"]
+    assert cli.run("docker ps -a").stdout == ""
+    other = cli.run(
+        "docker ps -a --format '{{.Names}}'",
+        env={"DOCKER_CONTEXT": "x", "DOCKER_HOST": "tcp://build-host:2375"},
+    )
+    assert other.stdout.split() == ["c-control-plane", "c-worker"]  # DOCKER_HOST wins over DOCKER_CONTEXT
+
+
+# --- 2. create and readiness -----------------------------------------------------
+
+
+def test_wait_covers_control_plane_only_and_times_out_with_a_warning(cli: FakeCli) -> None:
+    cli.extra_env |= {"FAKE_CONTROL_PLANE_READY_SECONDS": "100", "FAKE_WORKER_READY_SECONDS": "400"}
+    result = create(cli, extra="--wait 60s")
+    assert result.returncode == 0
+    assert " • WARNING: Timed out waiting for Ready ⚠️" in result.stderr
+    nodes = kubectl(cli, "get nodes")
+    assert nodes.stdout.splitlines()[1].split()[:2] == ["c-control-plane", "NotReady"]
+    waited = kubectl(cli, "wait --for=condition=Ready nodes --all --timeout=30s")
+    assert waited.returncode == 1
+    assert waited.stderr == "error: timed out waiting for the condition on nodes/c-control-plane\n"
+
+
+def test_kubectl_wait_succeeds_when_every_node_is_ready_within_the_timeout(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_WORKER_READY_SECONDS"] = "100"
+    result = create(cli, extra="--wait 5m")
+    assert " • Ready after 0s 💚" in result.stderr  # the control plane was Ready at once
+    short = kubectl(cli, "wait --for=condition=Ready nodes --all --timeout=30s")
+    assert short.returncode == 1 and short.stdout == "node/c-control-plane condition met\n"
+    assert short.stderr == "error: timed out waiting for the condition on nodes/c-worker\n"
+    long = kubectl(cli, "wait --for=condition=Ready nodes --all --timeout=300s")
+    assert long.returncode == 0
+    assert long.stdout == "node/c-control-plane condition met\nnode/c-worker condition met\n"
+    assert "Ready" in kubectl(cli, "get nodes").stdout.splitlines()[2].split()
+
+
+def test_never_ready_and_failed_creates(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_KIND_NOT_READY"] = "1"
+    assert "WARNING: Timed out waiting for Ready" in create(cli, extra="--wait 1s").stderr
+    cli.extra_env = {"FAKE_KIND_CREATE_ERROR": "failed to init node with kubeadm"}
+    failed = create(cli, "f")
+    assert (
+        failed.returncode == 1
+        and "ERROR: failed to create cluster: failed to init node with kubeadm" in failed.stderr
+    )
+    assert "f" not in cli.clusters()  # kind removed the nodes
+    cli.extra_env = {"FAKE_KIND_EXPORT_ERROR": "1"}
+    kept = create(cli, "k")
+    assert kept.returncode == 1
+    assert kept.stderr.endswith(
+        "ERROR: failed to create cluster: failed to lock config file: open k.kc.lock: file exists\n"
+    )
+    assert "k" in cli.clusters()  # a failed kubeconfig export leaves the nodes
+
+
+# --- 3. kind get -----------------------------------------------------------------
+
+
+def test_kind_get_and_existing_names(cli: FakeCli) -> None:
+    none = cli.run("kind get clusters")
+    assert (none.returncode, none.stdout, none.stderr) == (0, "", "No kind clusters found.\n")
+    missing = cli.run("kind get kubeconfig --name c")
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        "ERROR: could not locate any control plane nodes for cluster named 'c'. "
+        "Use the --name option to select a different cluster\n"
+    )
+    kubeconfig = made(cli)
+    assert cli.run("kind get kubeconfig --name c").stdout == kubeconfig + "\n"  # Fprintln
+    again = create(cli)
+    assert again.returncode == 1
+    assert again.stderr.endswith(
+        'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "c"\n'
+    )
+    cli.stop_cluster("c")
+    assert cli.run("kind get clusters").stdout == "c\n"  # docker ps -a: stopped clusters too
+    stopped = cli.run("kind get kubeconfig --name c")
+    assert stopped.returncode == 1
+    node_id = cli.cluster("c").nodes[0]["id"]
+    assert stopped.stderr == (
+        "ERROR: failed to get cluster internal kubeconfig: command "
+        '"docker exec --privileged c-control-plane cat /etc/kubernetes/admin.conf" '
+        "failed with error: exit status 1\n"
+        f"\nCommand Output: Error response from daemon: Container {node_id} is not running\n"
+    )
+
+
+# --- 4. stop, restart, delete; docker ----------------------------------------------
+
+
+def test_stop_and_restart_with_the_api_server_slow_to_come_back(cli: FakeCli) -> None:
+    made(cli)
+    cli.stop_cluster("c")
+    port = cli.cluster("c").data["port"]
+    refused = kubectl(cli, "get nodes")
+    assert refused.returncode == 1
+    assert refused.stderr == f"The connection to the server 127.0.0.1:{port} {REFUSED}\n"
+    assert cli.run("docker exec c-control-plane true").stderr.startswith(
+        "Error response from daemon: Container "
+    )
+    copied = cli.run("docker cp c-control-plane:/etc/kubernetes/admin.conf admin.conf")
+    assert copied.returncode == 0 and (cli.root / "admin.conf").exists()  # cp works on a stopped container
+    inspected = cli.run(
+        "docker inspect --format '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' c-worker"
+    )
+    assert inspected.stdout == "exited on-failure\n"
+    cli.start_cluster("c", api_down_calls=2)
+    assert [kubectl(cli, "get nodes").returncode for _ in range(3)] == [1, 1, 0]
+    cli.delete_cluster("c")
+    assert cli.run("kind get clusters").stderr == "No kind clusters found.\n"
+    assert cli.run("docker inspect c-worker").stderr == "Error: No such object: c-worker\n"
+
+
+def test_docker_info_daemon_down_and_permission_denied(cli: FakeCli) -> None:
+    up = cli.run("docker info")
+    assert up.returncode == 0 and "Server Version" in up.stdout
+    down = cli.run("docker info", env={"FAKE_DOCKER_DOWN": "1"})
+    assert down.returncode == 1
+    assert down.stderr == (
+        "ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?\nerrors pretty printing info\n"
+    )
+    denied = cli.run("docker info", env={"FAKE_DOCKER_DENIED": "1"})
+    assert denied.returncode == 1
+    assert denied.stderr.startswith(
+        "ERROR: Got permission denied while trying to connect to the Docker daemon socket at "
+        "unix:///var/run/docker.sock: "
+    )
+    assert "connect: permission denied" in denied.stderr
+    listed = cli.run("kind get clusters", env={"FAKE_DOCKER_DOWN": "1"})
+    assert listed.returncode == 1 and listed.stderr.startswith("ERROR: failed to list clusters: command ")
+
+
+# --- 5. kubectl --------------------------------------------------------------------
+
+
+def test_kubectl_flags_exec_argv_and_exit_code(cli: FakeCli) -> None:
+    made(cli)
+    cli.add_pod(pod())
+    argv = ["echo", "a  b", "$HOME", "; touch x", ""]
+    quoted = " ".join(f"'{a}'" for a in argv)
+    result = cli.run(f"kubectl --kubeconfig c.kc -n default exec pod -c test -- {quoted}")
+    assert result.returncode == 0 and result.stdout == "a  b $HOME ; touch x \n"
+    failed = cli.run("kubectl exec --kubeconfig=c.kc pod --container=test -- cat /volume/missing")
+    assert failed.returncode == 1
+    assert failed.stderr == (
+        "cat: can't open '/volume/missing': No such file or directory\ncommand terminated with exit code 1\n"
+    )
+
+
+def test_kubectl_unauthorized_and_no_kubeconfig(cli: FakeCli) -> None:
+    made(cli)
+    cli.extra_env["FAKE_KUBECTL_UNAUTHORIZED"] = "1"
+    result = kubectl(cli, "get nodes")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: You must be logged in to the server (Unauthorized)\n",
+    )
+    bare = cli.run("kubectl get nodes")  # no kubeconfig at all: client-go's localhost:8080
+    assert bare.stderr == f"The connection to the server localhost:8080 {REFUSED}\n"
+
+
+def test_kubectl_writes_its_cache_unless_told_where(cli: FakeCli) -> None:
+    made(cli)
+    cache = cli.home / ".kube" / "cache"
+    assert kubectl(cli, "get nodes --cache-dir elsewhere").returncode == 0
+    assert not cache.exists() and (cli.root / "elsewhere" / "http").is_dir()
+    cli.run("kubectl --kubeconfig c.kc get nodes", env={"KUBECACHEDIR": str(cli.root / "env-cache")})
+    assert not cache.exists() and (cli.root / "env-cache" / "http").is_dir()
+    assert kubectl(cli, "get nodes").returncode == 0
+    port = cli.cluster("c").data["port"]
+    assert (cache / "http").is_dir() and (cache / "discovery" / f"127.0.0.1_{port}").is_dir()
+
+
+def test_kubectl_get_create_and_raw(cli: FakeCli) -> None:
+    made(cli)
+    absent = kubectl(cli, "get configmap x -n kube-system --ignore-not-found")
+    assert (absent.returncode, absent.stdout) == (0, "")
+    missing = kubectl(cli, "get configmap x -n kube-system")
+    assert missing.stderr == 'Error from server (NotFound): configmaps "x" not found\n'
+    created = kubectl(cli, "create configmap x -n kube-system --from-literal=fingerprint=abc")
+    assert created.stdout == "configmap/x created\n"
+    again = kubectl(cli, "create configmap x -n kube-system --from-literal=fingerprint=abc")
+    assert again.stderr == 'Error from server (AlreadyExists): configmaps "x" already exists\n'
+    value = kubectl(cli, "get configmap x -n kube-system -o 'jsonpath={.data.fingerprint}'")
+    assert value.stdout == "abc"
+    assert kubectl(cli, "get --raw /readyz").stdout == "ok\n"
+    stored = cli.api(cli.kubeconfig("c")).create({**pod(), "metadata": {"name": "u", "namespace": "default"}})
+    uid = kubectl(cli, "get pod u -o 'jsonpath={.metadata.uid}'")
+    assert uid.stdout == stored["metadata"]["uid"]
+
+
+# --- 6. pods per cluster; the API side ----------------------------------------------
+
+
+def test_pods_live_per_cluster(cli: FakeCli) -> None:
+    made(cli, "a")
+    made(cli, "b")
+    cli.add_pod(pod(), cluster="a")
+    assert kubectl(cli, "exec pod -- cat /volume/dir/file", "a").stdout == "1\n"
+    other = kubectl(cli, "exec pod -- cat /volume/dir/file", "b")
+    assert other.stderr == 'Error from server (NotFound): pods "pod" not found\n'
+    cli.add_pod(pod("quay.io/crio/artifact:v2"))  # no name: every cluster, replacing
+    assert kubectl(cli, "exec pod -- cat /volume/file", "b").stdout == "2\n"
+
+
+def test_api_create_delete_terminating_and_settle(cli: FakeCli) -> None:
+    api = cli.api(made(cli))
+    api.create(pod())
+    with pytest.raises(ApiError, match='pods "pod" already exists'):
+        api.create(pod())
+    api.delete("Pod", "default", "pod", wait=False)
+    assert "deletionTimestamp" in api.get("Pod", "default", "pod")["metadata"]  # Terminating
+    with pytest.raises(ApiError, match='pods "pod" already exists'):
+        api.create(pod())  # pulumi-kubernetes#3154
+    cli.settle()
+    api.create(pod())
+    api.create({"kind": "Namespace", "metadata": {"name": "ns"}})
+    with pytest.raises(ApiError, match='namespaces "ns" already exists'):
+        api.create({"kind": "Namespace", "metadata": {"name": "ns"}})
+    api.delete("Pod", "default", "pod", wait=True)
+    with pytest.raises(ApiError, match='pods "pod" not found'):
+        api.get("Pod", "default", "pod")
+
+
+def test_api_refuses_a_stale_or_stopped_cluster(cli: FakeCli) -> None:
+    old = made(cli)
+    cli.stop_cluster("c")
+    with pytest.raises(ApiUnreachableError, match="connect: connection refused"):
+        cli.api(old)
+    cli.delete_cluster("c")
+    made(cli)  # recreated: new port and credentials
+    with pytest.raises(ApiUnreachableError, match="connection refused"):
+        cli.api(old)
+    assert cli.api(cli.kubeconfig("c")).cluster_name == "c"
+
+
+# --- 7. what the BusyBox container prints ----------------------------------------------
+
+
+def test_busybox_ls_touch_sha256sum_and_proc_mounts(cli: FakeCli) -> None:
+    made(cli)
+    cli.add_pod(pod(mount_path="//data dir/"))
+    listing = kubectl(cli, "exec pod -- ls -l '/data dir'")
+    assert listing.stdout == (
+        "total 8\n"
+        "drwxr-xr-x    2 1000     users         4096 Jun  3 12:00 dir\n"
+        "-rw-r--r--    1 1000     users            2 Jun  3 12:00 file\n"
+    )
+    touched = kubectl(cli, "exec pod -- touch '/data dir/x'")
+    assert (
+        touched.stderr == "touch: /data dir/x: Read-only file system\ncommand terminated with exit code 1\n"
+    )
+    mounts = kubectl(cli, "exec pod -- cat /proc/mounts").stdout.splitlines()
+    [line] = [m for m in mounts if m.split()[1] == "/data\\040dir"]
+    options = line.split()[3].split(",")
+    assert options[:2] == ["ro", "relatime"] and "noexec" not in options
+    summed = kubectl(cli, "exec pod -- sha256sum '/data dir/file'")
+    digest = hashlib.sha256(b"2\n").hexdigest()
+    assert summed.stdout == f"{digest}  /data dir/file\n"
+    missing = kubectl(cli, "exec pod -- ls -l /nope")
+    assert missing.stderr == "ls: /nope: No such file or directory\ncommand terminated with exit code 1\n"
+
+
+def test_exec_of_a_missing_program_per_runtime(cli: FakeCli) -> None:
+    made(cli, "crio")
+    cli.add_pod(pod(), cluster="crio")
+    crio = kubectl(cli, "exec pod -- bash", "crio")
+    assert crio.returncode == 255
+    assert 'exec: "bash": executable file not found in $PATH' in crio.stderr
+    assert crio.stderr.endswith("command terminated with exit code 255\n")
+    made(cli, "ctrd", CONTAINERD_CONFIG)
+    cli.add_pod(pod("quay.io/crio/artifact:v2"), cluster="ctrd")
+    ctrd = kubectl(cli, "exec pod -- bash", "ctrd")
+    assert ctrd.returncode == 1 and ctrd.stderr.startswith(
+        "error: Internal error occurred: error executing command"
+    )
+    assert "command terminated" not in ctrd.stderr
+
+
+# --- 8. runtimes and image volumes ------------------------------------------------------
+
+
+def test_containerd_cannot_pull_v1_but_mounts_v2(cli: FakeCli) -> None:
+    made(cli, "c", CONTAINERD_CONFIG)
+    cli.add_pod(pod("quay.io/crio/artifact:v1"))
+    waited = kubectl(cli, "wait --for=condition=Ready pod/pod --timeout=30s")
+    assert waited.stderr == "error: timed out waiting for the condition on pods/pod\n"
+    described = kubectl(cli, "describe pod pod").stdout
+    assert re.search(r"\n      Reason:\s+ImagePullBackOff\n", described)
+    assert "number of layers and diffIDs don't match: 1 != 0" in described
+    assert 'Back-off pulling image "quay.io/crio/artifact:v1"' in described
+    assert "Type     Reason" in described and "----     ------" in described
+    cli.settle()
+    api = cli.api(cli.kubeconfig("c"))
+    api.delete("Pod", "default", "pod")
+    api.create(pod("quay.io/crio/artifact:v2"))
+    assert (
+        kubectl(cli, "wait --for=condition=Ready pod/pod --timeout=30s").stdout == "pod/pod condition met\n"
+    )
+    assert kubectl(cli, "exec pod -- cat /volume/dir/file").stdout == "1\n"
+
+
+def test_crio_mounts_an_oci_artifact_file_by_file(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_OCI_ARTIFACTS"] = "example.com/art:1"
+    made(cli)
+    cli.add_pod(pod("example.com/art:1"))
+    listing = kubectl(cli, "exec pod -- ls -l /volume").stdout.splitlines()
+    assert [line.split()[2] for line in listing[1:]] == ["root", "root"]
+    mounts = [m.split()[1] for m in kubectl(cli, "exec pod -- cat /proc/mounts").stdout.splitlines()]
+    assert "/volume" not in mounts and {"/volume/file", "/volume/dir/file"} <= set(mounts)
+    assert (
+        kubectl(cli, "exec pod -- touch /volume/new").returncode == 0
+    )  # the mount path is a plain directory
+    assert "Read-only file system" in kubectl(cli, "exec pod -- touch /volume/file").stderr
+    made(cli, "d", CONTAINERD_CONFIG)
+    cli.add_pod(pod("example.com/art:1"), cluster="d")
+    assert "ErrImagePull" in kubectl(cli, "describe pod pod", "d").stdout
+
+
+MOUNT_FAILURES = {
+    "crio-subpath": (
+        CRIO_CONFIG,
+        "quay.io/crio/artifact:v1",
+        "nope",
+        "CreateContainerError",
+        'Error: ImageVolumeMountFailed: sub path "nope" does not exist in image volume "quay.io/crio/',
+    ),
+    "containerd-subpath": (
+        CONTAINERD_CONFIG,
+        "quay.io/crio/artifact:v2",
+        "nope",
+        "CreateContainerError",
+        'Error: ImageVolumeMountFailed: failed to ensure image subpath "nope" in ',
+    ),
+    "malformed": (CRIO_CONFIG, "Quay.io/UPPER:v1", "", "InvalidImageName", "invalid reference format"),
+}
+
+
+@pytest.mark.parametrize("case", MOUNT_FAILURES)
+def test_mount_failures_arise_from_the_pod(cli: FakeCli, case: str) -> None:
+    config, reference, sub_path, reason, text = MOUNT_FAILURES[case]
+    made(cli, "c", config)
+    cli.add_pod(pod(reference, **({"subPath": sub_path} if sub_path else {})))
+    described = kubectl(cli, "describe pod pod").stdout
+    assert re.search(rf"\n      Reason:\s+{reason}\n", described) and text in described
+
+
+def test_subpath_that_exists_mounts_that_directory(cli: FakeCli) -> None:
+    made(cli)
+    cli.add_pod(pod(subPath="dir"))
+    assert kubectl(cli, "exec pod -- cat /volume/file").stdout == "1\n"
+
+
+@pytest.mark.parametrize(
+    ("failure", "config", "text"),
+    [
+        ("hostpath", CRIO_CONFIG, "Error: mount.HostPath is empty"),
+        ("hostpath", CONTAINERD_CONFIG, 'Error: failed to mkdir ""'),
+        ("pull", CRIO_CONFIG, "reading manifest v2 in quay.io/crio/artifact: manifest unknown"),
+        ("subpath", CRIO_CONFIG, 'sub path "missing" does not exist in image volume'),
+    ],
+)
+def test_forced_pod_failures_keep_working(cli: FakeCli, failure: str, config: str, text: str) -> None:
+    made(cli, "c", config)
+    cli.add_pod(pod("quay.io/crio/artifact:v2"))
+    cli.extra_env["FAKE_POD_FAILURE"] = failure
+    assert kubectl(cli, "wait --for=condition=Ready pod/pod --timeout=10s").returncode == 1
+    assert text in kubectl(cli, "describe pod pod").stdout
+
+
+# --- 9. the private PATH ------------------------------------------------------------------
+
+
+def test_env_is_a_private_path_with_the_fakes(cli: FakeCli) -> None:
+    assert cli.env["PATH"] == str(cli.bin)
+    for program in ("kind", "kubectl", "docker"):
+        found = shutil.which(program, path=cli.env["PATH"])
+        assert found is not None and Path(found).parent == cli.bin
+        assert "fakecli.py" in Path(found).read_text()
+    assert json.loads(cli.run("echo '{}'").stdout) == {}
+
+
+def test_sleep_and_date_run_on_the_virtual_clock(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_WORKER_READY_SECONDS"] = "120"
+    made(cli)
+    assert "NotReady" in kubectl(cli, "get nodes").stdout
+    before = int(cli.run("date +%s").stdout)
+    result = cli.run("sleep 90; sleep 1m; date +%s")
+    assert int(result.stdout) == before + 150
+    assert "NotReady" not in kubectl(cli, "get nodes").stdout  # the worker got Ready meanwhile
+    assert cli.run("sleep soon").stderr == "sleep: invalid time interval 'soon'\n"
