@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components.checks.component import VolumeCheck, VolumeCheckArgs
 from components.cluster.component import KindCluster, KindClusterArgs
-from components.settings.model import KindClusterSettings, Settings
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
+from components.settings.model import KindClusterSettings, Settings
 
 
 def deploy(settings: Settings) -> dict[str, Any]:
     """Declare the cluster (kind mode), the pod and the checks; return the stack outputs."""
     cluster_settings = settings.cluster
+    kind_mode = isinstance(cluster_settings, KindClusterSettings)
     if isinstance(cluster_settings, KindClusterSettings):
         cluster = KindCluster("cluster", KindClusterArgs(cluster_settings))
         kubeconfig: pulumi.Output[str] = cluster.kubeconfig
-        context = None
+        cluster_identifier = cluster.cluster_identifier
         cluster_name: str | None = cluster.cluster_name
         node_image: str | None = cluster_settings.node_image
     else:
-        kubeconfig = pulumi.Output.secret(Path(cluster_settings.kubeconfig_path).read_text())
-        context = cluster_settings.context
-        cluster_name = context
+        kubeconfig = pulumi.Output.secret(cluster_settings.kubeconfig)
+        cluster_identifier = cluster_settings.cluster_identifier
+        cluster_name = cluster_settings.context
         node_image = None
-    kind_mode = isinstance(cluster_settings, KindClusterSettings)
     pod = ImageVolumePod(
         "image-volume",
         ImageVolumePodArgs(
             settings=settings.pod,
             kubeconfig=kubeconfig,
-            context=context,
+            cluster_identifier=cluster_identifier,
             delete_unreachable=kind_mode,
             create_namespace=kind_mode,
         ),
@@ -44,6 +43,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
             target=pod.target,
             kubeconfig=kubeconfig,
             pod_uid=pod.uid,
+            ready=pod.ready,
             checks=settings.checks,
             mount_paths=[volume.mount_path for volume in settings.pod.volumes],
         ),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -10,6 +11,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project r
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # harness
 
 from harness import FakeCli
+
+# A program run under mocks that fails leaves its dependents' futures failed;
+# asyncio logs each as "never retrieved" when it is collected, as late as
+# interpreter exit. The tests see the failure itself.
+logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 # Property tests check grammar, not speed: a loaded CI machine must not fail them.
 settings.register_profile("project", deadline=None)

@@ -7,9 +7,7 @@ import asyncio
 import gc
 import json
 import logging
-import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +16,8 @@ from typing import Any
 
 import pulumi
 import yaml
+from fakes.cli import ApiUnreachableError
+from fakes.cli import FakeCli as FakeCli  # noqa: PLC0414 - re-exported: tests import it from here
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
@@ -25,91 +25,6 @@ from components.settings import load_settings
 from components.stack import deploy
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKECLI = Path(__file__).resolve().parent / "fakes" / "fakecli.py"
-FAKE_PROGRAMS = ("kind", "kubectl", "docker", "pulumi")
-# What the scripts may use from the host besides the fakes.
-HOST_TOOLS = (
-    *("sh", "bash", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo"),
-    *("sed", "tr", "od", "mkdir", "dirname"),
-)
-
-
-@dataclass
-class FakeCli:
-    """A private PATH of fake kind/kubectl/docker (and basic tools), a HOME, a state dir."""
-
-    root: Path
-    missing: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.bin = self.root / "bin"
-        self.home = self.root / "home"
-        self.state = self.root / "state"
-        for directory in (self.bin, self.home, self.state):
-            directory.mkdir(parents=True, exist_ok=True)
-        for tool in HOST_TOOLS:
-            found = shutil.which(tool)
-            if found and not (self.bin / tool).exists():
-                (self.bin / tool).symlink_to(found)
-        for program in FAKE_PROGRAMS:
-            self.install(program)
-        self.extra_env: dict[str, str] = {}
-
-    def install(self, program: str) -> None:
-        path = self.bin / program
-        if program in self.missing or path.exists():
-            return
-        path.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKECLI} {program} "$@"\n')
-        path.chmod(0o755)
-
-    def remove(self, program: str) -> None:
-        (self.bin / program).unlink(missing_ok=True)
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "PATH": str(self.bin),
-            "HOME": str(self.home),
-            "FAKE_STATE": str(self.state),
-            "LANG": "C.UTF-8",
-            **self.extra_env,
-        }
-
-    def run(
-        self, script: str, stdin: str = "", env: Mapping[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a script as pulumi-command's local.Command does: /bin/sh -c."""
-        return subprocess.run(
-            ["/bin/sh", "-c", script],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**self.env, **(env or {})},
-            cwd=self.root,
-            timeout=60,
-            check=False,
-        )
-
-    def records(self, program: str | None = None) -> list[dict[str, Any]]:
-        path = self.state / "calls.jsonl"
-        if not path.exists():
-            return []
-        records = [json.loads(line) for line in path.read_text().splitlines()]
-        return [r for r in records if program is None or r["program"] == program]
-
-    def calls(self, program: str | None = None) -> list[list[str]]:
-        return [record["argv"] for record in self.records(program)]
-
-    def clusters(self) -> list[str]:
-        directory = self.state / "clusters"
-        return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
-
-    def add_pod(self, manifest: Mapping[str, Any]) -> None:
-        """What the API server would hold once pulumi-kubernetes created the pod."""
-        metadata = manifest["metadata"]
-        path = self.state / "pods" / metadata.get("namespace", "default") / f"{metadata['name']}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(manifest))
 
 
 class CommandFailedError(Exception):
@@ -343,3 +258,77 @@ def walk_strings(value: object) -> Iterable[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from walk_strings(item)
+
+
+def write_kubeconfig(
+    folder: Path, contexts: tuple[str, ...] = ("prod", "other"), current: str = "other"
+) -> str:
+    """A user's kubeconfig with several contexts (each its own cluster and
+    user), `current` the current-context; returns its path."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": f"{c}-cluster", "cluster": {"server": f"https://{c}.example:6443"}} for c in contexts
+        ],
+        "users": [{"name": f"{c}-user", "user": {"token": f"token-of-{c}"}} for c in contexts],
+        "contexts": [
+            {"name": c, "context": {"cluster": f"{c}-cluster", "user": f"{c}-user"}} for c in contexts
+        ],
+        "current-context": current,
+    }
+    path = folder / "kubeconfig"
+    path.write_text(yaml.safe_dump(document))
+    return str(path)
+
+
+class FakeWorldHooks:
+    """The lifecycle model's side effects on the fake world: Commands run for
+    real by /bin/sh against the fake CLIs; Kubernetes objects go to the fake
+    API server that the provider's kubeconfig reaches."""
+
+    def __init__(self, cli: FakeCli) -> None:
+        self.cli = cli
+
+    def run_command(self, inputs: dict[str, Any], which: str, /) -> tuple[str, str]:
+        return run_like_command_provider(self.cli, inputs, which)
+
+    def create_object(
+        self, type_: str, provider_inputs: dict[str, Any], inputs: dict[str, Any], /
+    ) -> dict[str, Any]:
+        return self.cli.api(str(provider_inputs["kubeconfig"])).create(inputs)
+
+    def update_object(
+        self,
+        type_: str,
+        provider_inputs: dict[str, Any],
+        old_outputs: dict[str, Any],
+        inputs: dict[str, Any],
+        /,
+    ) -> dict[str, Any]:
+        # A patch of what may change in place (annotations, labels): the object
+        # keeps its identity.
+        metadata = {**old_outputs.get("metadata", {}), **inputs.get("metadata", {})}
+        return {**old_outputs, **inputs, "metadata": metadata}
+
+    def delete_object(
+        self, type_: str, provider_inputs: dict[str, Any], outputs: dict[str, Any], wait: bool, /
+    ) -> None:
+        metadata = outputs["metadata"]
+        kind = type_.rsplit(":", 1)[-1]
+        try:
+            api = self.cli.api(str(provider_inputs["kubeconfig"]))
+        except ApiUnreachableError:
+            # deleteUnreachable: the provider drops what an unreachable cluster held.
+            if str(provider_inputs.get("deleteUnreachable")) == "true":
+                return
+            raise
+        api.delete(kind, str(metadata.get("namespace") or "default"), str(metadata["name"]), wait)
+
+    def invoke(self, token: str, args: dict[str, Any], preview: bool, /) -> dict[str, Any]:
+        raise NotImplementedError(f"no invoke is modelled: {token}")
+
+
+def secret_of(cli: FakeCli, cluster: str = "imagevolume-dev") -> str:
+    """The credential in a fake cluster's kubeconfig: it must never show."""
+    return str(cli.cluster(cluster).data["token"])

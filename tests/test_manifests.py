@@ -9,10 +9,11 @@ import pytest
 import yaml
 from harness import stack_file_config
 
-from components.cluster.kind_config import cluster_fingerprint, kind_config, render_kind_config
-from components.settings.model import KindClusterSettings
+from components.cluster.identity import cluster_identity
+from components.cluster.kind_config import kind_config, render_kind_config
 from components.pod.pod_spec import pod_manifest
 from components.settings import parse_settings
+from components.settings.model import KindClusterSettings
 
 # REFERENCE.md section 1, step 1, verbatim.
 WALKTHROUGH_KIND_CONFIG = """
@@ -59,8 +60,10 @@ spec:
 """
 
 
-def kind_settings(raw: dict[str, str], stack: str = "dev") -> KindClusterSettings:
-    cluster = parse_settings(raw, stack).cluster
+def kind_settings(
+    raw: dict[str, str], environ: dict[str, str] | None = None, stack: str = "dev"
+) -> KindClusterSettings:
+    cluster = parse_settings(raw, stack, environ=environ).cluster
     assert isinstance(cluster, KindClusterSettings)
     return cluster
 
@@ -72,7 +75,7 @@ def test_kind_config_is_the_walkthroughs(config: dict[str, str] | str) -> None:
 
 
 def test_containerd_kind_config_has_no_crio_socket_and_counts_workers() -> None:
-    cluster = kind_settings({**stack_file_config("containerd"), "workers": "3"}, "containerd")
+    cluster = kind_settings({**stack_file_config("containerd"), "workers": "3"}, stack="containerd")
     config = yaml.safe_load(render_kind_config(cluster))
     assert [node["role"] for node in config["nodes"]] == ["control-plane"] + ["worker"] * 3
     assert "crio" not in render_kind_config(cluster)
@@ -84,24 +87,36 @@ def test_zero_workers_is_a_control_plane_alone() -> None:
     assert [node["role"] for node in kind_config(cluster)["nodes"]] == ["control-plane"]
 
 
-def test_fingerprint_changes_with_anything_that_defines_the_cluster() -> None:
+def test_identity_changes_with_anything_that_defines_the_cluster() -> None:
     base = kind_settings(stack_file_config("dev"))
     changes = [
-        {"clusterName": "other"},
-        {"workers": "2"},
-        {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.32.0"},
+        kind_settings({"clusterName": "other"}),
+        kind_settings({"workers": "2"}),
+        kind_settings({"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.32.0"}),
+        # Where the nodes run: kind re-detects its provider on every call.
+        kind_settings({}, {"KIND_EXPERIMENTAL_PROVIDER": "podman"}),
+        kind_settings({}, {"DOCKER_HOST": "ssh://builder"}),
+        kind_settings({}, {"DOCKER_CONTEXT": "colima"}),
     ]
-    fingerprints = {cluster_fingerprint(base)} | {cluster_fingerprint(kind_settings(c)) for c in changes}
-    assert len(fingerprints) == 4
+    identities = [cluster_identity(c) for c in [base, *changes]]
+    assert len({i.fingerprint for i in identities}) == len(identities)
+    assert len({i.cluster_identifier for i in identities}) == len(identities)
+    assert len({tuple(i.defining()) for i in identities}) == len(identities)
     # ...and not with what does not (time-outs re-run create, which adopts).
     slower = kind_settings({"clusterReadyTimeout": "10m"})
-    assert cluster_fingerprint(slower) == cluster_fingerprint(base)
+    assert cluster_identity(slower) == cluster_identity(base)
+    # kind ignores an unknown provider value and finds docker first.
+    assert cluster_identity(kind_settings({}, {"KIND_EXPERIMENTAL_PROVIDER": "bogus"})) == cluster_identity(
+        base
+    )
 
 
 def test_pod_is_the_walkthroughs() -> None:
     settings = parse_settings(stack_file_config("dev"), "dev")
     expected = yaml.safe_load(WALKTHROUGH_POD)
     expected["metadata"]["namespace"] = "default"
+    # Ours, not the walkthrough's: see POD_ANNOTATIONS.
+    expected["metadata"]["annotations"] = {"pulumi.com/waitFor": "jsonpath={.metadata.uid}"}
     assert pod_manifest(settings.pod) == expected
 
 
@@ -112,8 +127,14 @@ def test_pod_validates_against_the_kubernetes_schema(
     monkeypatch.setenv("HOME", str(tmp_path))  # the existing stack names ~/.kube/config
     kube = tmp_path / ".kube"
     kube.mkdir()
-    (kube / "config").write_text("apiVersion: v1\nkind: Config\n")
-    settings = parse_settings(stack_file_config(stack), stack)
+    (kube / "config").write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: mine, context: {cluster: c, user: u}}]\n"
+    )
+    config = stack_file_config(stack)
+    if stack == "existing":
+        config["context"] = "mine"
+    settings = parse_settings(config, stack)
     version = settings.kubernetes_version
     assert version is not None
     # Strict: unknown fields (a typo such as volumeMount) fail too.

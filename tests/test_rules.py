@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from harness import write_kubeconfig
 
-from components.settings import rules
+from components.settings import parse_settings, rules
 from components.settings.problems import SettingsError
 from components.settings.rules import RULES, containerd_version
-from components.settings import parse_settings
 
 KIND_135 = "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f"
 SUB_PATH_VOLUMES = json.dumps(
@@ -84,6 +85,20 @@ ROWS = [
         "    fix: pulumi config set imagevolume:runtime crio",
         {"runtime": "crio"},
     ),
+    (
+        "containerd cannot mount artifact:v1",
+        {
+            "nodeImage": KIND_135,
+            "runtime": "containerd",
+            "volumes": '[{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": "/v"}]',
+        },
+        'imagevolume:volumes[0].reference = "quay.io/crio/artifact:v1": cannot be mounted by '
+        "containerd: its image config has no rootfs.diff_ids (containerd: number of layers and "
+        "diffIDs don't match); quay.io/crio/artifact:v2 has the same files and mounts on both runtimes\n"
+        "    fix: pulumi config set --path 'imagevolume:volumes[0].reference' quay.io/crio/artifact:v2",
+        # The default volume on containerd is :v2.
+        {"nodeImage": KIND_135, "runtime": "containerd"},
+    ),
 ]
 
 
@@ -127,11 +142,10 @@ def test_containerd_version_is_read_only_from_known_images() -> None:
     assert containerd_version("example.com/kindest/node:v1.36.1") is None
 
 
-def test_existing_cluster_without_a_version_skips_version_rules() -> None:
-    settings = parse_settings({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "prod")
+def test_existing_cluster_without_a_version_skips_version_rules(tmp_path: Path) -> None:
+    existing = {"clusterMode": "existing", "kubeconfig": write_kubeconfig(tmp_path), "context": "prod"}
+    settings = parse_settings(existing, "prod")
     assert settings.kubernetes_version is None
     with pytest.raises(SettingsError) as raised:
-        parse_settings(
-            {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "kubernetesVersion": "1.30"}, "prod"
-        )
+        parse_settings({**existing, "kubernetesVersion": "1.30"}, "prod")
     assert [p.key for p in raised.value.problems] == ["kubernetesVersion"]

@@ -1,25 +1,32 @@
-"""The local.Command scripts, executed by /bin/sh against the fake CLIs."""
+"""The components' .sh files, run the way their local.Commands run them
+(the fixed command line, the text and values in the environment, /bin/sh)
+against the fake CLIs."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 from harness import FakeCli
 
-from components.cluster.kind_config import cluster_fingerprint, render_kind_config
-from components.settings.model import KindClusterSettings
-from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
-from components.scripts import (
-    PodTarget,
-    kind_create_script,
-    kind_delete_script,
-    kubectl_exec_script,
-    proc_mounts_path,
-    read_only_probe_script,
+from components.checks.component import (
+    CHECK,
+    READ_ONLY,
+    canonical_path,
+    check_environment,
+    kernel_escaped,
+    read_only_environment,
 )
+from components.cluster.component import CREATE, DELETE, cluster_environment
+from components.cluster.kind_config import render_kind_config
+from components.kubectl import PodTarget
+from components.pod.component import READY, ready_environment
+from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
 from components.settings import parse_settings
+from components.settings.model import KindClusterSettings
+from components.shell import ShellScript
 
 DEV = parse_settings({}, "dev")
 assert isinstance(DEV.cluster, KindClusterSettings)
@@ -27,20 +34,39 @@ CLUSTER: KindClusterSettings = DEV.cluster
 TARGET = PodTarget("default", "pod", CONTAINER_NAME)
 
 
-def create(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str, str]:
-    result = cli.run(
-        kind_create_script(cluster, cluster_fingerprint(cluster)), stdin=render_kind_config(cluster)
-    )
+def run(
+    cli: FakeCli, script: ShellScript, environment: Mapping[str, str], stdin: str = ""
+) -> tuple[int, str, str]:
+    """As pulumi-command runs a Command: /bin/sh -c <the fixed line>, with the
+    script's text and the values in the environment."""
+    result = cli.run(script.command, stdin=stdin, env={**script.environment(), **environment})
     return result.returncode, result.stdout, result.stderr
 
 
-def delete(cli: FakeCli, name: str = CLUSTER.name) -> tuple[int, str]:
-    result = cli.run(kind_delete_script(name))
-    return result.returncode, result.stderr
+def create(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str, str]:
+    return run(cli, CREATE, cluster_environment(cluster), stdin=render_kind_config(cluster))
+
+
+def delete(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str]:
+    code, _, stderr = run(cli, DELETE, cluster_environment(cluster))
+    return code, stderr
+
+
+def check(
+    cli: FakeCli, argv: Sequence[str], kubeconfig: str, target: PodTarget = TARGET
+) -> tuple[int, str, str]:
+    return run(cli, CHECK, {**target.environment(), **check_environment(argv)}, stdin=kubeconfig)
+
+
+def read_only(cli: FakeCli, mount_path: str, kubeconfig: str) -> tuple[int, str, str]:
+    return run(
+        cli, READ_ONLY, {**TARGET.environment(), **read_only_environment(mount_path)}, stdin=kubeconfig
+    )
 
 
 def kubeconfig_of(cli: FakeCli, name: str = CLUSTER.name) -> str:
-    return (cli.state / "clusters" / name / "kubeconfig").read_text()
+    """What `kind get kubeconfig` prints (the file and a newline), as the create step prints it."""
+    return cli.kubeconfig(name) + "\n"
 
 
 def test_create_prints_the_kubeconfig_and_delete_removes_the_cluster(cli: FakeCli) -> None:
@@ -53,7 +79,7 @@ def test_create_prints_the_kubeconfig_and_delete_removes_the_cluster(cli: FakeCl
     assert create_call[create_call.index("--image") + 1] == CLUSTER.node_image
     assert create_call[create_call.index("--config") + 1] == "-"
     assert create_call[create_call.index("--wait") + 1] == "300s"
-    config = (cli.state / "clusters" / CLUSTER.name / "config.yaml").read_text()
+    config = (cli.cluster(CLUSTER.name).path / "config.yaml").read_text()
     assert config == render_kind_config(CLUSTER)  # the rendered config arrived on stdin
     code, stderr = delete(cli)
     assert code == 0, stderr
@@ -96,7 +122,8 @@ def test_create_refuses_a_foreign_cluster_of_the_same_name_and_leaves_it(cli: Fa
     code, stdout, stderr = create(cli)
     assert code == 1
     assert stdout == ""
-    assert "already exists and was not created from this stack's settings" in stderr
+    assert "carries no mark of this stack's settings" in stderr
+    assert f"kind delete cluster --name {CLUSTER.name}" in stderr  # the half-made case's fix
     assert "pulumi config set imagevolume:clusterName" in stderr
     assert cli.clusters() == [CLUSTER.name] and kubeconfig_of(cli) == before  # untouched
 
@@ -106,7 +133,7 @@ def test_create_refuses_a_cluster_made_from_other_settings(cli: FakeCli) -> None
     assert isinstance(two_workers, KindClusterSettings)
     assert create(cli, two_workers)[0] == 0
     code, _, stderr = create(cli)
-    assert code == 1 and "not created from this stack's settings" in stderr
+    assert code == 1 and "was made from other settings or on another engine" in stderr
 
 
 def test_wait_time_out_is_caught_and_the_half_made_cluster_removed(cli: FakeCli) -> None:
@@ -114,7 +141,7 @@ def test_wait_time_out_is_caught_and_the_half_made_cluster_removed(cli: FakeCli)
     code, stdout, stderr = create(cli)
     assert code == 1
     assert "WARNING: Timed out waiting for Ready" in stderr  # kind itself exited 0
-    assert "were not Ready within 300s" in stderr
+    assert "were not all Ready within 300s" in stderr
     assert "imagevolume:clusterReadyTimeout" in stderr
     assert "NotReady" in stderr  # the node table, for diagnosis
     assert cli.clusters() == []
@@ -172,31 +199,28 @@ def running_pod(cli: FakeCli) -> str:
 
 def test_checks_print_the_walkthroughs_results(cli: FakeCli, running_pod: str) -> None:
     printed = {}
-    for check in DEV.checks:
-        result = cli.run(kubectl_exec_script(TARGET, check.argv), stdin=running_pod)
-        assert result.returncode == 0, result.stderr
-        printed[check.command_line] = result.stdout.strip()
+    for walkthrough in DEV.checks:
+        code, stdout, stderr = check(cli, walkthrough.argv, running_pod)
+        assert code == 0, stderr
+        printed[walkthrough.command_line] = stdout.strip()
     assert printed["cat /volume/dir/file"] == "1"
-    assert printed["ls -l /volume"].split("\n")[1:] == [
-        "drwxr-xr-x 2 1000 users 4096 Jun  3 12:00 dir",
-        "-rw-r--r-- 1 1000 users 2 Jun  3 12:00 file",
-    ]
+    assert [line.split()[-1] for line in printed["ls -l /volume"].split("\n")[1:]] == ["dir", "file"]
     assert printed["ls -l /volume/dir"].endswith(" file")
 
 
 def test_failing_check_names_the_command_and_shows_its_output(cli: FakeCli, running_pod: str) -> None:
-    result = cli.run(kubectl_exec_script(TARGET, ["cat", "/volume/missing"]), stdin=running_pod)
-    assert result.returncode == 1
-    assert "cat: /volume/missing: No such file or directory" in result.stderr
-    assert "check cat /volume/missing failed in pod default/pod" in result.stderr
-    assert "fake-secret" not in result.stdout + result.stderr
+    code, stdout, stderr = check(cli, ["cat", "/volume/missing"], running_pod)
+    assert code == 1
+    assert "cat: can't open '/volume/missing': No such file or directory" in stderr  # BusyBox
+    assert "check failed in pod default/pod (exit 1): cat /volume/missing" in stderr
+    assert "fake-secret" not in stdout + stderr
 
 
 def test_check_with_a_stale_kubeconfig_fails(cli: FakeCli, running_pod: str) -> None:
     assert delete(cli)[0] == 0
     assert create(cli)[0] == 0  # a recreated cluster has new credentials
-    result = cli.run(kubectl_exec_script(TARGET, ["ls", "-l", "/volume"]), stdin=running_pod)
-    assert result.returncode == 1 and "was refused" in result.stderr
+    code, _, stderr = check(cli, ["ls", "-l", "/volume"], running_pod)
+    assert code == 1 and "was refused" in stderr
 
 
 NASTY = [
@@ -213,45 +237,55 @@ NASTY = [
 
 def test_check_argv_arrives_intact_and_nothing_runs_on_the_host(cli: FakeCli, running_pod: str) -> None:
     argv = ["echo", *NASTY]
-    result = cli.run(kubectl_exec_script(TARGET, argv), stdin=running_pod)
-    assert result.returncode == 0, result.stderr
+    code, _, stderr = check(cli, argv, running_pod)
+    assert code == 0, stderr
     exec_call = next(c for c in cli.calls("kubectl") if "exec" in c)
     assert exec_call[exec_call.index("--") + 1 :] == argv
     assert not list(cli.root.rglob("pwned*")) and not Path("/tmp/pwned-semicolon").exists()
 
 
 def test_pod_target_values_arrive_intact(cli: FakeCli, running_pod: str) -> None:
-    target = PodTarget("default", "pod", CONTAINER_NAME, context="kind-imagevolume-dev")
-    assert cli.run(kubectl_exec_script(target, ["ls", "-l", "/volume"]), stdin=running_pod).returncode == 0
+    odd = PodTarget("default", "pod", "c; touch pwned-container")
+    check(cli, ["ls"], running_pod, odd)
     exec_call = next(c for c in cli.calls("kubectl") if "exec" in c)
-    assert exec_call[exec_call.index("--context") + 1] == "kind-imagevolume-dev"
+    assert exec_call[exec_call.index("--container") + 1] == "c; touch pwned-container"
+    assert not list(cli.root.rglob("pwned*"))
 
 
 def test_kubeconfig_goes_through_a_private_file_that_is_removed(cli: FakeCli, running_pod: str) -> None:
-    assert cli.run(kubectl_exec_script(TARGET, ["ls", "-l", "/volume"]), stdin=running_pod).returncode == 0
+    assert check(cli, ["ls", "-l", "/volume"], running_pod)[0] == 0
     exec_call = next(c for c in cli.calls("kubectl") if "exec" in c)
     path = Path(exec_call[exec_call.index("--kubeconfig") + 1])
     assert not path.exists() and not path.parent.exists()
     assert not any(running_pod in arg for arg in exec_call)
+
+
+def test_kubectl_never_writes_under_the_users_kube_folder(cli: FakeCli, running_pod: str) -> None:
+    """kubectl caches discovery under ~/.kube/cache unless told otherwise."""
+    assert check(cli, ["ls", "-l", "/volume"], running_pod)[0] == 0
+    assert read_only(cli, "/volume", running_pod)[0] == 0
+    assert delete(cli)[0] == 0 and create(cli)[0] == 0
     assert not (cli.home / ".kube").exists()
+    for call in cli.calls("kubectl"):
+        assert "--cache-dir" in call, call
 
 
 def test_read_only_probe_reports_the_refused_write_and_the_mount_options(
     cli: FakeCli, running_pod: str
 ) -> None:
-    result = cli.run(read_only_probe_script(TARGET, "/volume"), stdin=running_pod)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "write refused: touch: cannot touch '/volume/.imagevolume-write-probe': Read-only file system",
-        "mount options: ro,nosuid,nodev,noexec,relatime",
-    ]
+    code, stdout, stderr = read_only(cli, "/volume", running_pod)
+    assert code == 0, stderr
+    refusal, options = stdout.splitlines()
+    assert refusal.startswith("write refused: touch: ") and refusal.endswith("Read-only file system")
+    assert "/volume/.imagevolume-write-probe" in refusal
+    assert options.startswith("mount options: ro,")
 
 
 def test_read_only_probe_fails_on_a_writable_volume(cli: FakeCli, running_pod: str) -> None:
     cli.extra_env["FAKE_VOLUME_WRITABLE"] = "1"
-    result = cli.run(read_only_probe_script(TARGET, "/volume"), stdin=running_pod)
-    assert result.returncode == 1
-    assert "succeeded: the volume at /volume is not read-only" in result.stderr
+    code, _, stderr = read_only(cli, "/volume", running_pod)
+    assert code == 1
+    assert "/volume is mounted without ro" in stderr
 
 
 def test_read_only_probe_finds_a_mount_path_with_spaces_and_metacharacters(cli: FakeCli) -> None:
@@ -267,20 +301,22 @@ def test_read_only_probe_finds_a_mount_path_with_spaces_and_metacharacters(cli: 
     code, kubeconfig, _ = create(cli)
     assert code == 0
     cli.add_pod(pod_manifest(settings.pod))
-    result = cli.run(read_only_probe_script(TARGET, mount_path), stdin=kubeconfig)
-    assert result.returncode == 0, result.stderr
-    assert "mount options: ro," in result.stdout
+    code, stdout, stderr = read_only(cli, mount_path, kubeconfig)
+    assert code == 0, stderr
+    assert "mount options: ro," in stdout
     touch = next(c for c in cli.calls("kubectl") if "touch" in c)
     assert touch[-1] == f"{mount_path}/.imagevolume-write-probe"
 
 
-def test_proc_mounts_escaping_matches_the_kernels() -> None:
-    assert proc_mounts_path("/a b/c\td\\e/") == "/a\\040b/c\\011d\\134e"
+def test_mount_paths_are_compared_as_the_kernel_prints_them() -> None:
+    assert canonical_path("//volume/") == "/volume"  # posixpath.normpath keeps a leading //
+    assert canonical_path("/a/./b/../c") == "/a/c"
+    assert kernel_escaped("/a b/c\td\\e") == "/a\\040b/c\\011d\\134e"
 
 
 def test_cluster_values_arrive_intact(cli: FakeCli) -> None:
-    """Names and images cannot hold metacharacters (validation), but quoting
-    holds even so: the script passes them as single words."""
+    """Names and images cannot hold metacharacters (validation), but the
+    scripts never parse a value as shell text."""
     odd = KindClusterSettings("name;$(x)", "image `y`", "crio", 0, (), 30)
     create(cli, odd)
     [call] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
@@ -288,15 +324,19 @@ def test_cluster_values_arrive_intact(cli: FakeCli) -> None:
     assert call[call.index("--image") + 1] == "image `y`"
 
 
-def test_a_context_name_with_metacharacters_arrives_intact(cli: FakeCli, running_pod: str) -> None:
-    """`context` (existing clusters) is free text in kubeconfig files: quoting carries it."""
-    odd = "ctx; touch pwned-context $(touch pwned-sub) `x` 'q'"
-    config = json.loads(running_pod)
-    config["contexts"].append({"name": odd, "context": config["contexts"][0]["context"]})
-    target = PodTarget("default", "pod", CONTAINER_NAME, context=odd)
-    result = cli.run(kubectl_exec_script(target, ["cat", "/volume/dir/file"]), stdin=json.dumps(config))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "1\n"
-    exec_call = next(c for c in cli.calls("kubectl") if "exec" in c)
-    assert exec_call[exec_call.index("--context") + 1] == odd
-    assert not list(cli.root.rglob("pwned*"))
+@pytest.mark.parametrize("knob", ["FAKE_KUBECTL_UNAUTHORIZED"])
+def test_ready_wait_tells_an_unreachable_api_server_from_a_pod_that_is_not_ready(
+    cli: FakeCli, running_pod: str, knob: str
+) -> None:
+    cli.extra_env[knob] = "1"
+    code, stdout, stderr = run(cli, READY, ready_environment(DEV.pod, TARGET), stdin=running_pod)
+    assert code == 1 and stdout == ""
+    assert "You must be logged in to the server (Unauthorized)" in stderr  # kubectl's own words
+    assert "imagevolume: cannot reach the API server to wait for pod default/pod" in stderr
+    assert "was not Ready" not in stderr
+
+
+def test_ready_wait_prints_the_pods_uid(cli: FakeCli, running_pod: str) -> None:
+    code, stdout, stderr = run(cli, READY, ready_environment(DEV.pod, TARGET), stdin=running_pod)
+    assert code == 0, stderr
+    assert stdout == cli.api(running_pod).get("Pod", "default", "pod")["metadata"]["uid"]

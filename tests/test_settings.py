@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from harness import FakeCli, run_program
+import yaml
+from harness import FakeCli, run_program, write_kubeconfig
 
+from components.settings import default_checks, default_cluster_name, parse_settings
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
 from components.settings.problems import SettingsError
-from components.settings import default_checks, default_cluster_name, parse_settings
 
 ARTIFACT = "quay.io/crio/artifact:v1"
 
@@ -110,14 +111,61 @@ def test_default_checks_follow_each_volume() -> None:
     ]
 
 
-def test_existing_mode_reads_the_named_kubeconfig(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-    settings = parse_settings(
-        {"clusterMode": "existing", "kubeconfig": str(kubeconfig), "context": "prod"}, "prod"
-    )
-    assert settings.cluster == ExistingClusterSettings(str(kubeconfig), "prod")
+def test_existing_mode_keeps_only_the_chosen_context(tmp_path: Path) -> None:
+    """`kubectl config view --minify --flatten --context prod`: only prod's
+    cluster and user reach the provider, the commands and the state."""
+    path = write_kubeconfig(tmp_path, current="other")
+    settings = parse_settings({"clusterMode": "existing", "kubeconfig": path, "context": "prod"}, "prod")
+    cluster = settings.cluster
+    assert isinstance(cluster, ExistingClusterSettings)
+    assert (cluster.kubeconfig_path, cluster.context) == (path, "prod")
+    chosen = yaml.safe_load(cluster.kubeconfig)
+    assert chosen["current-context"] == "prod"
+    assert [c["name"] for c in chosen["contexts"]] == ["prod"]
+    assert chosen["clusters"] == [
+        {"name": "prod-cluster", "cluster": {"server": "https://prod.example:6443"}}
+    ]
+    assert chosen["users"] == [{"name": "prod-user", "user": {"token": "token-of-prod"}}]
+    assert "token-of-other" not in cluster.kubeconfig
     assert settings.kubernetes_version is None
+
+
+def test_existing_mode_is_unmoved_by_a_switch_of_current_context(tmp_path: Path) -> None:
+    config = {
+        "clusterMode": "existing",
+        "kubeconfig": write_kubeconfig(tmp_path, current="other"),
+        "context": "prod",
+    }
+    before = parse_settings(config, "prod").cluster
+    write_kubeconfig(tmp_path, current="prod")  # e.g. kind create switched it
+    assert parse_settings(config, "prod").cluster == before
+
+
+def test_existing_mode_inlines_certificate_files_relative_to_the_kubeconfig(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.crt").write_bytes(b"CA")
+    (tmp_path / "client.key").write_bytes(b"KEY")
+    document = yaml.safe_load(Path(write_kubeconfig(tmp_path)).read_text())
+    document["clusters"][0]["cluster"]["certificate-authority"] = "certs/ca.crt"
+    document["users"][0]["user"] = {"client-key": str(tmp_path / "client.key"), "exec": {"command": "aws"}}
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(document))
+    config = {"clusterMode": "existing", "kubeconfig": str(tmp_path / "kubeconfig"), "context": "prod"}
+    cluster = parse_settings(config, "prod").cluster
+    assert isinstance(cluster, ExistingClusterSettings)
+    chosen = yaml.safe_load(cluster.kubeconfig)
+    assert chosen["clusters"][0]["cluster"]["certificate-authority-data"] == "Q0E="  # base64 of CA
+    assert chosen["users"][0]["user"] == {"client-key-data": "S0VZ", "exec": {"command": "aws"}}
+
+
+def test_existing_mode_names_a_missing_context_and_the_ones_there_are(tmp_path: Path) -> None:
+    config = {"clusterMode": "existing", "kubeconfig": write_kubeconfig(tmp_path)}
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(config, "prod")
+    assert [p.key for p in raised.value.problems] == ["context"]
+    assert "fix: pulumi config set imagevolume:context my-context" in str(raised.value)
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({**config, "context": "staging"}, "prod")
+    assert "it has no context 'staging' (contexts: prod, other)" in str(raised.value)
 
 
 # Each row: a bad config, and the key (under imagevolume:) its problem must name.
@@ -194,6 +242,8 @@ BAD_CONFIGS: list[tuple[dict[str, str], str]] = [
     ({"kubeconfig": "/tmp/kubeconfig"}, "kubeconfig"),
     ({"context": "kind-dev"}, "context"),
     ({"clusterMode": "existing"}, "kubeconfig"),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "context"),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x"}, "context"),
     ({"clusterMode": "existing", "kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig"),
     (
         {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "nodeImage": "kindest/node:v1.35.0"},
@@ -270,7 +320,7 @@ def test_the_loader_reads_config_as_the_cli_passes_it(cli: FakeCli) -> None:
     run = run_program({"workers": "0", "podName": "probe"}, cli=cli)
     assert run.outputs["podName"] == "probe"
     [create] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
-    config = (cli.state / "clusters" / "imagevolume-dev" / "config.yaml").read_text()
+    config = (cli.cluster("imagevolume-dev").path / "config.yaml").read_text()
     assert "worker" not in config and create[create.index("--name") + 1] == "imagevolume-dev"
 
 

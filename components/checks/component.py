@@ -1,15 +1,20 @@
-"""VolumeCheck: the walkthrough's checks, run with `kubectl exec` in the pod."""
+"""VolumeCheck: the walkthrough's checks and a read-only proof per volume,
+each run with `kubectl exec` in the pod."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 
-from components.kubectl import kubectl_command
+from components.kubectl import PodTarget, kubectl_command, printed
 from components.settings.model import Check
-from components.scripts import PodTarget, kubectl_exec_script, read_only_probe_script
+from components.shell import ShellScript, beside
+
+CHECK = beside(__file__, "check.sh")
+READ_ONLY = beside(__file__, "read_only.sh")
 
 
 @dataclass(frozen=True)
@@ -18,8 +23,34 @@ class VolumeCheckArgs:
     kubeconfig: pulumi.Input[str]
     # The pod's uid: a new pod (a replaced one) re-runs every check.
     pod_uid: pulumi.Input[str]
+    # The checks run after it: the wait for the pod to be Ready.
+    ready: pulumi.Resource
     checks: Sequence[Check]
     mount_paths: Sequence[str]
+
+
+def canonical_path(path: str) -> str:
+    """A path as the kernel prints a mount point: normalised, and a leading
+    `//` is `/` (posixpath.normpath keeps it, the kernel does not)."""
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/")
+
+
+def kernel_escaped(path: str) -> str:
+    """A path as /proc/mounts writes it: space, tab, newline and backslash as
+    octal escapes (linux fs/proc_namespace.c show_vfsmnt, mangle())."""
+    return "".join({" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}.get(c, c) for c in path)
+
+
+def check_environment(argv: Sequence[str]) -> dict[str, str]:
+    """The argv as one variable per word, so no word is ever parsed by a shell."""
+    words = {f"IMAGEVOLUME_ARG_{index}": word for index, word in enumerate(argv)}
+    return {"IMAGEVOLUME_ARGC": str(len(argv)), **words}
+
+
+def read_only_environment(mount_path: str) -> dict[str, str]:
+    canonical = canonical_path(mount_path)
+    return {"IMAGEVOLUME_MOUNT_PATH": canonical, "IMAGEVOLUME_MOUNT_PATH_KERNEL": kernel_escaped(canonical)}
 
 
 class VolumeCheck(pulumi.ComponentResource):
@@ -31,12 +62,22 @@ class VolumeCheck(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VolumeCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:VolumeCheck", name, None, opts)
+        target = args.target.environment()
 
-        def run(child: str, script: str) -> pulumi.Output[str]:
-            return kubectl_command(f"{name}-{child}", script, args.kubeconfig, args.pod_uid, self)
+        def run(child: str, script: ShellScript, environment: dict[str, str]) -> pulumi.Output[str]:
+            command = kubectl_command(
+                f"{name}-{child}",
+                script,
+                environment={**target, **environment},
+                kubeconfig=args.kubeconfig,
+                pod_uid=args.pod_uid,
+                parent=self,
+                after=args.ready,
+            )
+            return printed(command)
 
         outputs = [
-            run(f"check-{index}", kubectl_exec_script(args.target, check.argv))
+            run(f"check-{index}", CHECK, check_environment(check.argv))
             for index, check in enumerate(args.checks)
         ]
         lines = [check.command_line for check in args.checks]
@@ -44,7 +85,7 @@ class VolumeCheck(pulumi.ComponentResource):
             lambda printed: dict(zip(lines, printed, strict=True))
         )
         probes = [
-            run(f"read-only-{index}", read_only_probe_script(args.target, path))
+            run(f"read-only-{index}", READ_ONLY, read_only_environment(path))
             for index, path in enumerate(args.mount_paths)
         ]
         paths = list(args.mount_paths)

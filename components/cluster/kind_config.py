@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import yaml
@@ -54,13 +52,3 @@ _LiteralDumper.add_representer(str, _literal_str)
 
 def render_kind_config(cluster: KindClusterSettings) -> str:
     return yaml.dump(kind_config(cluster), Dumper=_LiteralDumper, sort_keys=False)
-
-
-def cluster_fingerprint(cluster: KindClusterSettings) -> str:
-    """Identifies what defines a cluster: name, node image, rendered config.
-
-    Stored in the cluster at create, so a later create can tell a cluster made
-    from the same settings (adopt it) from any other of that name (refuse).
-    """
-    defining = {"name": cluster.name, "nodeImage": cluster.node_image, "config": kind_config(cluster)}
-    return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()

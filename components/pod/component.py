@@ -7,21 +7,35 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_command import local
 
-from components.kubectl import kubectl_command
-from components.settings.model import PodSettings
+from components.kubectl import PodTarget, kubectl_command
 from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
-from components.scripts import PodTarget, pod_ready_script
+from components.settings.model import PodSettings
+from components.shell import beside
 
+READY = beside(__file__, "ready.sh")
 # Namespaces every cluster has; any other is created (kind mode only).
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def ready_environment(settings: PodSettings, target: PodTarget) -> dict[str, str]:
+    """The values ready.sh reads."""
+    return {
+        **target.environment(),
+        "IMAGEVOLUME_READY_TIMEOUT": str(settings.ready_timeout_seconds),
+        "IMAGEVOLUME_REFERENCES": " ".join(f"{v.name}={v.reference}" for v in settings.volumes),
+        "IMAGEVOLUME_POD_IMAGE": settings.image,
+        "IMAGEVOLUME_SUBPATHS": "yes" if any(v.sub_path for v in settings.volumes) else "no",
+    }
 
 
 @dataclass(frozen=True)
 class ImageVolumePodArgs:
     settings: PodSettings
     kubeconfig: pulumi.Input[str]
-    context: str | None = None
+    # Changes exactly when the cluster is another one (see cluster/identity.py).
+    cluster_identifier: str
     # For a disposable cluster: let destroy drop resources whose cluster is gone.
     delete_unreachable: bool = False
     create_namespace: bool = False
@@ -29,11 +43,12 @@ class ImageVolumePodArgs:
 
 class ImageVolumePod(pulumi.ComponentResource):
     """The pod on a provider bound to the kubeconfig, and a wait for it to be
-    Ready that explains a failure. `uid` resolves once the pod is Ready."""
+    Ready that explains a failure (`ready`: run what needs a Ready pod after it)."""
 
     uid: pulumi.Output[str]
+    ready: local.Command
     pod_name: pulumi.Output[str]
-    target: PodTarget  # where `kubectl exec` finds the container
+    target: PodTarget
 
     def __init__(
         self, name: str, args: ImageVolumePodArgs, opts: pulumi.ResourceOptions | None = None
@@ -43,8 +58,11 @@ class ImageVolumePod(pulumi.ComponentResource):
         provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=args.kubeconfig,
-            context=args.context,
-            delete_unreachable=args.delete_unreachable,
+            cluster_identifier=args.cluster_identifier,
+            # Unset unless true: an explicit false is stored and then overrides
+            # the PULUMI_K8S_DELETE_UNREACHABLE escape hatch that the provider's
+            # own error message recommends (pulumi-kubernetes provider.go).
+            delete_unreachable=True if args.delete_unreachable else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         depends_on: list[pulumi.Resource] = []
@@ -57,24 +75,25 @@ class ImageVolumePod(pulumi.ComponentResource):
                 )
             )
         manifest = pod_manifest(settings)
-        # The provider's own await is skipped: the ready command below waits
-        # for podReadyTimeout and, on failure, says which image could not be
-        # pulled or mounted, instead of a generic time-out after 10 minutes.
-        manifest["metadata"]["annotations"] = {"pulumi.com/skipAwait": "true"}
         pod = k8s.core.v1.Pod(
             f"{name}-pod",
             metadata=manifest["metadata"],
             spec=manifest["spec"],
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
         )
-        self.target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME, args.context)
-        # Waited for again when the pod is new (replaced); its stdout is the uid.
-        self.uid = kubectl_command(
+        self.target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME)
+        # The pod's uid changes exactly when the pod is new (replaced); it is
+        # known in a preview whenever the pod stays, unlike the stdout of a
+        # command whose stdin (the kubeconfig) is unknown then.
+        self.uid = pod.metadata.apply(lambda metadata: metadata.uid or "")
+        # Waited for again when the pod is new; prints the uid.
+        self.ready = kubectl_command(
             f"{name}-ready",
-            pod_ready_script(self.target, settings.ready_timeout_seconds, settings.volumes, settings.image),
-            args.kubeconfig,
-            pod.metadata.apply(lambda metadata: metadata.uid or ""),
-            self,
+            READY,
+            environment=ready_environment(settings, self.target),
+            kubeconfig=args.kubeconfig,
+            pod_uid=self.uid,
+            parent=self,
         )
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
         self.register_outputs({"uid": self.uid, "podName": self.pod_name})

@@ -7,6 +7,15 @@ from typing import Any
 from components.settings.model import PodSettings
 
 CONTAINER_NAME = "test"  # the walkthrough's container name
+# The provider's await is met as soon as the pod exists, so the ready command
+# (which can say which image volume failed) stays in charge of readiness. A
+# custom waitFor replaces the built-in Pod await but, unlike skipAwait, keeps
+# the wait on delete (pulumi-kubernetes provider/pkg/metadata/overrides.go,
+# provider/pkg/await/await.go): a replaced pod of the same fixed name is gone
+# before its successor is created, instead of failing AlreadyExists
+# (pulumi-kubernetes#3154). condition=Ready would block up to 10 minutes and
+# hide the diagnosis.
+POD_ANNOTATIONS = {"pulumi.com/waitFor": "jsonpath={.metadata.uid}"}
 
 
 def pod_manifest(pod: PodSettings) -> dict[str, Any]:
@@ -20,7 +29,7 @@ def pod_manifest(pod: PodSettings) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": pod.name, "namespace": pod.namespace},
+        "metadata": {"name": pod.name, "namespace": pod.namespace, "annotations": dict(POD_ANNOTATIONS)},
         "spec": {
             "containers": [
                 {"name": CONTAINER_NAME, "image": pod.image, "volumeMounts": mounts},

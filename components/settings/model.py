@@ -4,12 +4,17 @@ components/settings.py and read everywhere else."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from components.settings.grammar import KubernetesVersion
 
 # The walkthrough's node image: kind with CRI-O, Kubernetes v1.31.0.
 DEFAULT_NODE_IMAGE = "ghcr.io/carlory/kindnode-crio:v1.31.0"
+# The walkthrough's artifact: /dir/file holds "1", /file holds "2". Its :v1
+# has no rootfs.diff_ids in its config, which containerd cannot mount; :v2 has
+# the same files and mounts on both runtimes (kubernetes/website#50581).
+WALKTHROUGH_ARTIFACT = "quay.io/crio/artifact"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,42 @@ class Check:
         return shlex.join(self.argv)
 
 
+# The values of KIND_EXPERIMENTAL_PROVIDER that select a node provider; kind
+# ignores any other (kind pkg/internal/runtime/runtime.go GetDefault).
+KIND_PROVIDERS = ("docker", "podman", "nerdctl", "finch", "nerdctl.lima")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where kind runs the nodes: read from the environment at evaluation.
+
+    kind re-detects its provider on every call, so delete must run with what
+    create ran with; these values travel in the cluster Command's environment.
+    """
+
+    provider: str  # one of KIND_PROVIDERS
+    docker_host: str | None = None
+    docker_context: str | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Engine:
+        requested = environ.get("KIND_EXPERIMENTAL_PROVIDER", "")
+        # An unknown value is ignored by kind, which then finds docker first
+        # (kind pkg/cluster/provider.go DetectNodeProvider); pin that.
+        provider = requested if requested in KIND_PROVIDERS else "docker"
+        if provider != "docker":
+            return cls(provider)
+        return cls(provider, environ.get("DOCKER_HOST") or None, environ.get("DOCKER_CONTEXT") or None)
+
+    def environment(self) -> dict[str, str]:
+        values = {"KIND_EXPERIMENTAL_PROVIDER": self.provider}
+        if self.docker_host is not None:
+            values["DOCKER_HOST"] = self.docker_host
+        if self.docker_context is not None:
+            values["DOCKER_CONTEXT"] = self.docker_context
+        return values
+
+
 @dataclass(frozen=True)
 class KindClusterSettings:
     name: str
@@ -51,6 +92,7 @@ class KindClusterSettings:
     workers: int
     feature_gates: tuple[tuple[str, bool], ...]
     ready_timeout_seconds: int
+    engine: Engine = Engine("docker")
 
     @property
     def feature_gate_map(self) -> dict[str, bool]:
@@ -60,7 +102,10 @@ class KindClusterSettings:
 @dataclass(frozen=True)
 class ExistingClusterSettings:
     kubeconfig_path: str
-    context: str | None
+    context: str
+    # The chosen context alone, flattened (settings/kubeconfig.py): a secret.
+    kubeconfig: str
+    cluster_identifier: str
 
 
 @dataclass(frozen=True)

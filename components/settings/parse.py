@@ -16,6 +16,7 @@ import posixpath
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -28,9 +29,12 @@ from components.settings.grammar import (
     parse_image_reference,
     parse_kubernetes_version,
 )
+from components.settings.kubeconfig import KubeconfigError, choose_context
 from components.settings.model import (
     DEFAULT_NODE_IMAGE,
+    WALKTHROUGH_ARTIFACT,
     Check,
+    Engine,
     ExistingClusterSettings,
     ImageVolume,
     KindClusterSettings,
@@ -41,14 +45,21 @@ from components.settings.problems import NAMESPACE, Problem, SettingsError, rm_c
 from components.settings.rules import check_rules
 
 DEFAULT_POD_IMAGE = "registry.k8s.io/e2e-test-images/echoserver:2.3"
-DEFAULT_VOLUME = {
-    "name": "volume",
-    "reference": "quay.io/crio/artifact:v1",
-    "pullPolicy": "IfNotPresent",
-    "mountPath": "/volume",
-}
-# The artifact of the upstream walkthrough: /dir/file holds "1", /file holds "2".
-WALKTHROUGH_ARTIFACT = "quay.io/crio/artifact"
+WALKTHROUGH_V1 = f"{WALKTHROUGH_ARTIFACT}:v1"
+WALKTHROUGH_V2 = f"{WALKTHROUGH_ARTIFACT}:v2"
+
+
+def default_volume(runtime: str | None) -> dict[str, str]:
+    """The walkthrough's volume: :v1 as upstream on CRI-O, :v2 wherever containerd
+    may run (runtime containerd, or None: an existing cluster)."""
+    return {
+        "name": "volume",
+        "reference": WALKTHROUGH_V1 if runtime == "crio" else WALKTHROUGH_V2,
+        "pullPolicy": "IfNotPresent",
+        "mountPath": "/volume",
+    }
+
+
 CLUSTER_MODES = ("kind", "existing")
 RUNTIMES = ("crio", "containerd")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -264,7 +275,7 @@ def _is_worker_count(value: str) -> bool:
     return value.isascii() and value.isdigit() and 0 <= int(value) <= WORKERS_MAX
 
 
-def _kind_cluster(reader: _Reader, stack: str) -> KindClusterSettings:
+def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> KindClusterSettings:
     name = reader.string(
         "clusterName",
         default_cluster_name(stack),
@@ -304,11 +315,13 @@ def _kind_cluster(reader: _Reader, stack: str) -> KindClusterSettings:
         workers=int(workers),
         feature_gates=_feature_gates(reader),
         ready_timeout_seconds=_timeout(reader, "clusterReadyTimeout"),
+        engine=Engine.from_environment(environ),
     )
 
 
 def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
     path = reader.raw.get("kubeconfig")
+    context = reader.raw.get("context")
     if path is None:
         reader.problem(
             "kubeconfig",
@@ -317,23 +330,42 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
             set_command("kubeconfig", "~/.kube/config"),
         )
         path = ""
-    elif not os.access(os.path.expanduser(path), os.R_OK) or not os.path.isfile(os.path.expanduser(path)):
-        reader.problem(
-            "kubeconfig",
-            path,
-            "must be the path of a readable kubeconfig file; there is no readable file there",
-            set_command("kubeconfig", "~/.kube/config"),
-        )
-    context = reader.raw.get("context")
-    if context is not None and (context == "" or "\0" in context):
+    full_path = os.path.expanduser(path)
+    text = None
+    if path:
+        try:
+            text = Path(full_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            reader.problem(
+                "kubeconfig",
+                path,
+                "must be the path of a readable kubeconfig file (UTF-8 text); there is none there",
+                set_command("kubeconfig", "~/.kube/config"),
+            )
+    if context is None or context == "" or "\0" in context:
+        # Explicit, so that switching the file's current-context (kind does it on
+        # every create) never moves the stack to another cluster.
         reader.problem(
             "context",
             context,
-            "must be the name of a context in the kubeconfig file (see `kubectl config get-contexts`)",
+            "is required when clusterMode is existing: the name of a context in the kubeconfig file "
+            "(kubectl config get-contexts lists them)",
             set_command("context", "my-context"),
         )
         context = None
-    return ExistingClusterSettings(kubeconfig_path=os.path.expanduser(path), context=context)
+    if text is None or context is None:
+        return ExistingClusterSettings(full_path, context or "", "", "")
+    try:
+        chosen = choose_context(text, context, os.path.dirname(full_path), lambda f: Path(f).read_bytes())
+    except KubeconfigError as error:
+        reader.problem(
+            "context",
+            context,
+            f"cannot be used from {path}: {error}",
+            set_command("context", "my-context"),
+        )
+        return ExistingClusterSettings(full_path, context, "", "")
+    return ExistingClusterSettings(full_path, context, chosen.text, chosen.cluster_identifier)
 
 
 def _is_sub_path(value: str) -> bool:
@@ -443,12 +475,12 @@ def _unique(reader: _Reader, field: str, values: list[tuple[int, str]]) -> None:
         seen.setdefault(value, index)
 
 
-def _volumes(reader: _Reader) -> tuple[ImageVolume, ...]:
+def _volumes(reader: _Reader, runtime: str | None) -> tuple[ImageVolume, ...]:
     if "volumes" not in reader.raw:
-        default = _volume(reader, 0, DEFAULT_VOLUME)
+        default = _volume(reader, 0, default_volume(runtime))
         assert default is not None
         return (default,)
-    example = json.dumps([DEFAULT_VOLUME])
+    example = json.dumps([default_volume(runtime)])
     value = reader.json_value("volumes", "a list of volume objects", example)
     if not isinstance(value, list) or not 1 <= len(value) <= VOLUMES_MAX:
         if value is not INVALID:
@@ -536,11 +568,17 @@ def _kubernetes_version(
     return version
 
 
-def parse_settings(raw: Mapping[str, str], stack: str, secret_keys: Collection[str] = ()) -> Settings:
+def parse_settings(
+    raw: Mapping[str, str],
+    stack: str,
+    secret_keys: Collection[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
     """Validate every setting; raise SettingsError naming each problem.
 
     `secret_keys`: the keys set with `pulumi config set --secret`, whose values
-    problems never show.
+    problems never show. `environ`: the program's environment, where kind's
+    node provider and the Docker endpoint are read (FIDELITY.md section 3).
     """
     reader = _Reader(raw, secret_keys)
     _unknown_keys(reader)
@@ -553,7 +591,7 @@ def parse_settings(raw: Mapping[str, str], stack: str, secret_keys: Collection[s
     )
     _mode_keys(reader, mode)
     cluster: KindClusterSettings | ExistingClusterSettings = (
-        _kind_cluster(reader, stack) if mode == "kind" else _existing_cluster(reader)
+        _kind_cluster(reader, stack, environ or {}) if mode == "kind" else _existing_cluster(reader)
     )
     pod_name = reader.string(
         "podName",
@@ -576,7 +614,8 @@ def parse_settings(raw: Mapping[str, str], stack: str, secret_keys: Collection[s
         f"must be an OCI image reference such as {DEFAULT_POD_IMAGE}",
         DEFAULT_POD_IMAGE,
     )
-    volumes = _volumes(reader)
+    runtime = cluster.runtime if isinstance(cluster, KindClusterSettings) else None
+    volumes = _volumes(reader, runtime)
     pod = PodSettings(
         name=pod_name,
         namespace=namespace,
@@ -617,4 +656,4 @@ def secret_config_keys() -> set[str]:
 
 
 def load_settings() -> Settings:
-    return parse_settings(stack_config(), pulumi.get_stack(), secret_config_keys())
+    return parse_settings(stack_config(), pulumi.get_stack(), secret_config_keys(), os.environ)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from components.settings.grammar import KubernetesVersion, parse_image_reference
-from components.settings.model import DEFAULT_NODE_IMAGE, KindClusterSettings, Settings
+from components.settings.model import DEFAULT_NODE_IMAGE, WALKTHROUGH_ARTIFACT, KindClusterSettings, Settings
 from components.settings.problems import Problem, rm_command, set_command
 
 GATE = "ImageVolume"
@@ -211,6 +211,27 @@ def _containerd_not_on_crio_image(rule: RuleInput) -> list[Problem]:
     ]
 
 
+def _containerd_cannot_mount_v1(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "containerd":
+        return []
+    problems = []
+    for index, volume in enumerate(rule.settings.pod.volumes):
+        reference = parse_image_reference(volume.reference)
+        if reference is None or reference.name != WALKTHROUGH_ARTIFACT or reference.tag != "v1":
+            continue
+        problems.append(
+            Problem(
+                f"volumes[{index}].reference",
+                volume.reference,
+                "cannot be mounted by containerd: its image config has no rootfs.diff_ids "
+                "(containerd: number of layers and diffIDs don't match); "
+                f"{WALKTHROUGH_ARTIFACT}:v2 has the same files and mounts on both runtimes",
+                set_command(f"volumes[{index}].reference", f"{WALKTHROUGH_ARTIFACT}:v2"),
+            )
+        )
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     Rule("image volumes exist from 1.31", _image_volume_exists),
     Rule("gate on below 1.35", _gate_on_before_default),
@@ -220,6 +241,7 @@ RULES: tuple[Rule, ...] = (
     Rule("image volumes with containerd >= 2.1", _containerd_image_volumes),
     Rule("crio needs a CRI-O node image", _crio_needs_crio_image),
     Rule("containerd not on a CRI-O node image", _containerd_not_on_crio_image),
+    Rule("containerd cannot mount artifact:v1", _containerd_cannot_mount_v1),
 )
 
 
