@@ -340,3 +340,104 @@ def test_ready_wait_prints_the_pods_uid(cli: FakeCli, running_pod: str) -> None:
     code, stdout, stderr = run(cli, READY, ready_environment(DEV.pod, TARGET), stdin=running_pod)
     assert code == 0, stderr
     assert stdout == cli.api(running_pod).get("Pod", "default", "pod")["metadata"]["uid"]
+
+
+def ready_budget(timeout: str) -> KindClusterSettings:
+    cluster = parse_settings({"clusterReadyTimeout": timeout}, "dev").cluster
+    assert isinstance(cluster, KindClusterSettings)
+    return cluster
+
+
+def test_workers_that_get_ready_after_kinds_wait_are_waited_for_within_the_budget(cli: FakeCli) -> None:
+    """kind's --wait covers the control plane only; a CRI-O worker is often Ready
+    tens of seconds later (FIDELITY.md section 3)."""
+    cli.extra_env["FAKE_WORKER_READY_SECONDS"] = "40"
+    code, _, stderr = create(cli)
+    assert code == 0, stderr
+    assert cli.clusters() == [CLUSTER.name]
+
+
+def test_one_budget_covers_kinds_wait_and_every_node(cli: FakeCli) -> None:
+    cli.extra_env["FAKE_CONTROL_PLANE_READY_SECONDS"] = "20"
+    cli.extra_env["FAKE_WORKER_READY_SECONDS"] = "40"
+    code, _, stderr = create(cli, ready_budget("30s"))
+    assert code == 1
+    assert "were not all Ready within 30s (imagevolume:clusterReadyTimeout covers kind's wait" in stderr
+    assert cli.clusters() == []  # the half-made cluster was deleted
+
+
+def test_a_stopped_cluster_is_waited_for_then_reported_unreachable_never_foreign(cli: FakeCli) -> None:
+    assert create(cli)[0] == 0
+    cli.stop_cluster(CLUSTER.name)  # e.g. the Docker daemon is restarting
+    code, stdout, stderr = create(cli)
+    assert code == 1 and stdout == ""
+    assert "its API server did not answer within 300s" in stderr
+    assert "carries no mark" not in stderr and "other settings" not in stderr
+    assert "was left untouched" in stderr
+    assert cli.clusters() == [CLUSTER.name]
+
+
+def test_an_api_server_coming_back_is_waited_for_and_the_cluster_adopted(cli: FakeCli) -> None:
+    assert create(cli)[0] == 0
+    cli.stop_cluster(CLUSTER.name)
+    cli.start_cluster(CLUSTER.name, api_down_calls=3)  # nodes back, API server still starting
+    code, stdout, stderr = create(cli)
+    assert code == 0, stderr
+    assert "made from these settings; using it" in stderr
+    assert stdout == kubeconfig_of(cli)
+
+
+def test_a_create_that_left_its_nodes_is_cleaned_up(cli: FakeCli) -> None:
+    """kind keeps the nodes when its final kubeconfig export fails (create.go)."""
+    cli.extra_env["FAKE_KIND_EXPORT_ERROR"] = "1"
+    code, stdout, stderr = create(cli)
+    assert code == 1 and stdout == ""
+    assert "deleted the half-made kind cluster imagevolume-dev" in stderr
+    assert cli.clusters() == []
+
+
+def test_the_delete_reaches_the_engine_the_create_used(cli: FakeCli) -> None:
+    """The values recorded at create travel with delete, whatever the shell
+    running `pulumi destroy` has set."""
+    podman = parse_settings({}, "dev", environ={"KIND_EXPERIMENTAL_PROVIDER": "podman"}).cluster
+    assert isinstance(podman, KindClusterSettings)
+    cli.install("podman")
+    assert create(cli, podman)[0] == 0
+    assert cli.clusters(provider="podman") == [CLUSTER.name]
+    code, stderr = delete(cli, podman)
+    assert code == 0, stderr
+    assert cli.clusters() == []
+
+
+def test_read_only_proof_holds_for_an_artifact_mounted_file_by_file(cli: FakeCli) -> None:
+    """CRI-O 1.33+ bind-mounts each file of an OCI artifact: the mount path is a
+    plain directory, and every mount below it must be read-only."""
+    cli.extra_env["FAKE_OCI_ARTIFACTS"] = "quay.io/crio/artifact:v1"
+    crio_133 = parse_settings({"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.33.0"}, "dev")
+    assert isinstance(crio_133.cluster, KindClusterSettings)
+    code, kubeconfig, _ = create(cli, crio_133.cluster)
+    assert code == 0
+    cli.add_pod(pod_manifest(crio_133.pod))
+    code, stdout, stderr = read_only(cli, "/volume", kubeconfig)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0].startswith("write refused: touch: /volume/") and "Read-only file system" in lines[0]
+    assert sorted(line.split()[2] for line in lines[1:]) == ["/volume/dir/file", "/volume/file"]
+    assert all(line.split()[3].startswith("ro,") for line in lines[1:])
+
+
+def test_read_only_proof_compares_mount_paths_as_the_kernel_prints_them(cli: FakeCli) -> None:
+    settings = parse_settings(
+        {
+            "volumes": json.dumps(
+                [{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": "//volume/"}]
+            )
+        },
+        "dev",
+    )
+    code, kubeconfig, _ = create(cli)
+    assert code == 0
+    cli.add_pod(pod_manifest(settings.pod))
+    code, stdout, stderr = read_only(cli, "//volume/", kubeconfig)
+    assert code == 0, stderr
+    assert stdout.splitlines()[1].startswith("mount options: ro,")
