@@ -854,15 +854,7 @@ class Engine:
         """`pulumi up` (or `pulumi preview` with preview=True) of `program`.
         Config keys without a namespace get the project's."""
         deployment = Deployment(preview=preview)
-        run = _Run(
-            preview=preview,
-            deployment=deployment,
-            olds=copy.deepcopy(self._state),
-            pending=copy.deepcopy(self._pending),
-        )
-        for state in [*run.olds.values(), *run.pending]:
-            if state.type.startswith(PROVIDER_PREFIX):
-                run.provider_configs.setdefault(f"{state.urn}::{state.id}", state.plain_inputs())
+        run = self._new_run(deployment, preview)
         self._run = run
         mocks = _EngineMocks(self)
         monitor = _EngineMonitor(mocks, self)
@@ -912,10 +904,8 @@ class Engine:
             self._commit(run)
         return deployment
 
-    def destroy(self, *, preview: bool = False) -> Deployment:
-        """`pulumi destroy`: delete every resource (and pending delete), dependents
-        first, with the inputs and outputs kept in state; the program is not run."""
-        deployment = Deployment(preview=preview)
+    def _new_run(self, deployment: Deployment, preview: bool) -> _Run:
+        """A run over a copy of the state; providers' configs as recorded."""
         run = _Run(
             preview=preview,
             deployment=deployment,
@@ -925,6 +915,13 @@ class Engine:
         for state in [*run.olds.values(), *run.pending]:
             if state.type.startswith(PROVIDER_PREFIX):
                 run.provider_configs.setdefault(f"{state.urn}::{state.id}", state.plain_inputs())
+        return run
+
+    def destroy(self, *, preview: bool = False) -> Deployment:
+        """`pulumi destroy`: delete every resource (and pending delete), dependents
+        first, with the inputs and outputs kept in state; the program is not run."""
+        deployment = Deployment(preview=preview)
+        run = self._new_run(deployment, preview)
         condemned = [("delete-replaced", s) for s in run.pending] + [("delete", s) for s in run.olds.values()]
         done: list[ResourceState] = []
         for op, state in self._schedule_deletes(condemned):

@@ -1,4 +1,4 @@
-"""Fake `kind`, `kubectl`, `docker`, `podman` (and a recording `pulumi`), run as real executables.
+"""Fake `kind`, `kubectl`, `docker`, `podman` and `pulumi`, run as real executables.
 
 One program dispatched by its first argument (tests/fakes/cli.py writes the
 wrappers). They behave as the upstream tools do for what the project's
@@ -25,6 +25,7 @@ Knobs (environment):
                                     a subPath absent from the image, ...)
   FAKE_OCI_ARTIFACTS=ref,...        these references are OCI artifacts
   FAKE_MISSING_IMAGES=ref,...       these references are not in their registry
+  FAKE_PULUMI_ERROR=<text>          every pulumi command fails with <text>
 `sleep` and `date +%s` are fakes too: they move and read the virtual clock
 (world.EPOCH + virtual seconds), so a script's polling loop takes no real time.
 Honoured as the real tools do: KIND_EXPERIMENTAL_PROVIDER, DOCKER_HOST,
