@@ -136,7 +136,9 @@ def version_line(program: str) -> str | None:
     if found is None:
         return None
     try:
-        if WRAPPER_MARK in Path(found).read_text(errors="replace")[:4096]:
+        with open(found, "rb") as program_file:  # a real docker binary is large: its head says enough
+            head = program_file.read(4096).decode(errors="replace")
+        if WRAPPER_MARK in head:
             return {"docker": DOCKER_VERSION, "podman": PODMAN_VERSION}.get(program)
     except OSError:
         return None
