@@ -25,3 +25,11 @@ settings.load_profile("project")
 @pytest.fixture
 def cli(tmp_path: Path) -> FakeCli:
     return FakeCli(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def engine_from_a_clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program reads kind's provider and the Docker endpoint from its
+    environment (settings/model.py Engine): tests start from none set."""
+    for variable in ("KIND_EXPERIMENTAL_PROVIDER", "DOCKER_HOST", "DOCKER_CONTEXT"):
+        monkeypatch.delenv(variable, raising=False)

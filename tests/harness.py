@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import subprocess
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,34 +218,42 @@ def run_program(
         [f"imagevolume:{k}" for k in secret_keys],
     )
     run = ProgramRun(registrations=monitor.registrations, outputs={}, minted_uids=mocks.minted_uids)
+    unknown: set[str] = set()
+    evaluate_program(lambda: deploy(load_settings()), run.outputs, run.secret_outputs, unknown)
+    run.known_outputs = set(run.outputs) - unknown
+    return run
+
+
+def evaluate_program(
+    program: Callable[[], Mapping[str, Any]],
+    outputs: dict[str, Any],
+    secret: set[str],
+    unknown: set[str],
+) -> None:
+    """Run `program` under the mocks already set and collect its stack outputs
+    into `outputs`, naming the secret and the unknown ones; raise what it raised."""
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def evaluate() -> pulumi.Output[Any]:
-        outputs = deploy(load_settings())
+        exported = program()
 
         async def collect() -> None:
-            for name, value in outputs.items():
+            for name, value in exported.items():
                 output = pulumi.Output.from_input(value)
-                run.outputs[name] = await output.future()
+                outputs[name] = await output.future()
                 if await output.is_secret():
-                    run.secret_outputs.add(name)
-                if await output.is_known():
-                    run.known_outputs.add(name)
+                    secret.add(name)
+                if not await output.is_known():
+                    unknown.add(name)
 
         return pulumi.Output.from_input(asyncio.ensure_future(collect()))
 
-    # A failed resource leaves its dependents' futures failed too; asyncio
-    # logs each as "never retrieved" when collected. The test sees the failure
-    # itself, so those echoes are silenced.
-    asyncio_log = logging.getLogger("asyncio")
-    level = asyncio_log.level
-    asyncio_log.setLevel(logging.CRITICAL)
     try:
         evaluate()
     finally:
+        # A failed resource leaves its dependents' futures failed too: collect
+        # them now (tests/conftest.py silences asyncio's "never retrieved").
         gc.collect()
-        asyncio_log.setLevel(level)
-    return run
 
 
 def walk_strings(value: object) -> Iterable[str]:

@@ -54,10 +54,7 @@ own force-new list except Pod (other kinds replace on metadata name/namespace on
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import gc
-import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -66,7 +63,7 @@ from typing import Any, Protocol
 
 import pulumi
 import yaml
-from harness import RecordingMonitor, Registration, is_secret, reveal
+from harness import RecordingMonitor, Registration, evaluate_program, is_secret, reveal
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -865,34 +862,14 @@ class Engine:
 
         pulumi.runtime.set_all_config({key(k): v for k, v in config.items()}, [key(k) for k in secret_keys])
 
-        @pulumi.runtime.test  # type: ignore[untyped-decorator]
-        def evaluate() -> pulumi.Output[Any]:
-            outputs = program()
-
-            async def collect() -> None:
-                for name, value in outputs.items():
-                    output = pulumi.Output.from_input(value)
-                    deployment.outputs[name] = await output.future()
-                    if await output.is_secret():
-                        deployment.secret_outputs.add(name)
-                    if not await output.is_known():
-                        deployment.unknown_outputs.add(name)
-
-            return pulumi.Output.from_input(asyncio.ensure_future(collect()))
-
-        # A failed resource fails its dependents' futures too; asyncio would log each
-        # as "never retrieved" (as in tests/harness.py).
-        asyncio_log = logging.getLogger("asyncio")
-        level = asyncio_log.level
-        asyncio_log.setLevel(logging.CRITICAL)
         try:
-            evaluate()
+            evaluate_program(
+                program, deployment.outputs, deployment.secret_outputs, deployment.unknown_outputs
+            )
         except Exception as exc:  # the program (or a step) failed
             if run.error is None:
                 run.error = exc
         finally:
-            gc.collect()
-            asyncio_log.setLevel(level)
             self._run = None
         deployment.registrations = list(monitor.registrations)
         if run.error is None:
@@ -922,22 +899,13 @@ class Engine:
         first, with the inputs and outputs kept in state; the program is not run."""
         deployment = Deployment(preview=preview)
         run = self._new_run(deployment, preview)
-        condemned = [("delete-replaced", s) for s in run.pending] + [("delete", s) for s in run.olds.values()]
-        done: list[ResourceState] = []
-        for op, state in self._schedule_deletes(condemned):
-            run.step(op, state)
-            try:
-                self._delete(run, state)
-            except Exception as exc:
-                run.fail_last()
-                run.error = exc
-                break
-            done.append(state)
+        self._run_deletes(
+            run, [("delete-replaced", s) for s in run.pending] + [("delete", s) for s in run.olds.values()]
+        )
         deployment.error = run.error
         if not preview:
-            gone = {id(s) for s in done}
-            self._state = {u: s for u, s in run.olds.items() if id(s) not in gone}
-            self._pending = [s for s in run.pending if id(s) not in gone]
+            self._state = {u: s for u, s in run.olds.items() if u not in run.deleted}
+            self._pending = run.pending
         return deployment
 
     # ---- registration ---------------------------------------------------------------
@@ -1337,6 +1305,11 @@ class Engine:
             for urn, s in run.olds.items()
             if urn not in run.registered and urn not in run.deleted
         ]
+        self._run_deletes(run, condemned)
+
+    def _run_deletes(self, run: _Run, condemned: list[tuple[str, ResourceState]]) -> None:
+        """Delete in schedule order until one fails; what was deleted leaves
+        `run.olds` (via run.deleted) or `run.pending`."""
         done: list[int] = []
         for op, state in self._schedule_deletes(condemned):
             run.step(op, state)

@@ -5,7 +5,7 @@ against the fake CLIs and every Kubernetes object in the fake API server."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from components.settings import load_settings
 from components.shell import ShellScript
 from components.stack import deploy
 
-ENGINE_VARIABLES = ("KIND_EXPERIMENTAL_PROVIDER", "DOCKER_HOST", "DOCKER_CONTEXT")
 # Readable names for the resources a change touches.
 LABELS = {
     "cluster-kind": "cluster",
@@ -27,13 +26,6 @@ LABELS = {
     "image-volume-pod": "pod",
     "image-volume-ready": "ready wait",
 }
-
-
-@pytest.fixture(autouse=True)
-def engine_from_a_clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """kind's provider and the Docker endpoint are read from the environment."""
-    for variable in ENGINE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
 
 
 class Stack:
@@ -156,11 +148,15 @@ def test_an_edited_script_is_an_update_and_delete_runs_the_recorded_text(
     preview = stack.preview()
     assert [s.op for s in preview.steps if s.name == "cluster-kind"] == ["update"]
     assert not [s for s in preview.steps if s.op == "replace"]
-    monkeypatch.undo()
-    # Destroy with the state recorded before the edit: the shipped delete runs.
+    # Destroy (the edit not applied): the delete recorded at create runs, not
+    # the file as it is now, which would fail.
     destroyed = stack.destroy()
     assert destroyed.error is None, destroyed.error
     assert cli.clusters() == []
+    # Applied, the edit is recorded, and the next delete is the edited one.
+    assert stack.up().error is None
+    failed = stack.destroy()
+    assert failed.error is not None and "the edited delete ran" in str(failed.error)
 
 
 def test_another_engine_replaces_the_cluster_and_deletes_it_where_it_ran(
@@ -222,12 +218,3 @@ def test_readme_lifecycle_row(cli: FakeCli, key: str, value: str, effect: str) -
     stack = Stack(cli)
     assert stack.up().error is None
     assert summary(stack.up(**{key: value})) == effect
-
-
-def test_summary_words(cli: FakeCli) -> None:
-    """The table's words come from real steps, not from the table."""
-    stack = Stack(cli)
-    created = stack.up()
-    assert created.error is None
-    words: Mapping[str, str] = {s.name: s.op for s in created.steps}
-    assert words["cluster-kind"] == "create"

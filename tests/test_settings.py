@@ -165,7 +165,15 @@ def test_existing_mode_names_a_missing_context_and_the_ones_there_are(tmp_path: 
     assert "fix: pulumi config set imagevolume:context my-context" in str(raised.value)
     with pytest.raises(SettingsError) as raised:
         parse_settings({**config, "context": "staging"}, "prod")
-    assert "it has no context 'staging' (contexts: prod, other)" in str(raised.value)
+    assert "the file has no such context (contexts: prod, other)" in str(raised.value)
+
+
+def test_a_secret_context_is_not_shown_back(tmp_path: Path) -> None:
+    config = {"clusterMode": "existing", "kubeconfig": write_kubeconfig(tmp_path), "context": "s3cr3t-ctx"}
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(config, "prod", secret_keys=("context",))
+    assert "s3cr3t" not in str(raised.value)
+    assert "imagevolume:context = [secret]" in str(raised.value)
 
 
 # Each row: a bad config, and the key (under imagevolume:) its problem must name.

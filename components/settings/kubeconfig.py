@@ -79,7 +79,8 @@ def choose_context(text: str, context: str, base_dir: str, read: Callable[[str],
     names = [c.get("name") for c in document.get("contexts") or [] if isinstance(c, dict)]
     if context not in names:
         known = ", ".join(str(n) for n in names) or "none"
-        raise KubeconfigError(f"it has no context {context!r} (contexts: {known})")
+        # The name given is not repeated: it may be a secret config value.
+        raise KubeconfigError(f"the file has no such context (contexts: {known})")
     entry = _named(document, "contexts", context).get("context") or {}
     cluster = _named(document, "clusters", str(entry.get("cluster")))
     user = _named(document, "users", str(entry.get("user")))

@@ -1,5 +1,5 @@
 """The typed shape of a stack's settings: frozen dataclasses, built once by
-components/settings.py and read everywhere else."""
+components/settings/parse.py and read everywhere else."""
 
 from __future__ import annotations
 

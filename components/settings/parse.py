@@ -1,8 +1,9 @@
 """Stack config, parsed and validated once into frozen dataclasses.
 
-`parse_settings` is pure (apart from checking that a named kubeconfig file
-exists): it takes config values in the form the Pulumi CLI hands them to the
-program (strings; lists and maps JSON-encoded) and returns Settings or raises
+`parse_settings` is pure apart from reading the `existing` mode's kubeconfig
+(and the certificate files it names) and taking the environment it is given:
+it takes config values in the form the Pulumi CLI hands them to the program
+(strings; lists and maps JSON-encoded) and returns Settings or raises
 SettingsError listing every problem at once. `load_settings` reads the running
 stack's config and calls it.
 """
@@ -49,17 +50,6 @@ WALKTHROUGH_V1 = f"{WALKTHROUGH_ARTIFACT}:v1"
 WALKTHROUGH_V2 = f"{WALKTHROUGH_ARTIFACT}:v2"
 
 
-def default_volume(runtime: str | None) -> dict[str, str]:
-    """The walkthrough's volume: :v1 as upstream on CRI-O, :v2 wherever containerd
-    may run (runtime containerd, or None: an existing cluster)."""
-    return {
-        "name": "volume",
-        "reference": WALKTHROUGH_V1 if runtime == "crio" else WALKTHROUGH_V2,
-        "pullPolicy": "IfNotPresent",
-        "mountPath": "/volume",
-    }
-
-
 CLUSTER_MODES = ("kind", "existing")
 RUNTIMES = ("crio", "containerd")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -96,6 +86,17 @@ KNOWN_KEYS = (
 )
 VOLUME_KEYS = ("name", "reference", "pullPolicy", "mountPath", "subPath")
 INVALID = object()  # a value already reported as a Problem
+
+
+def default_volume(runtime: str | None) -> dict[str, str]:
+    """The walkthrough's volume: :v1 as upstream on CRI-O, :v2 wherever containerd
+    may run (runtime containerd, or None: an existing cluster)."""
+    return {
+        "name": "volume",
+        "reference": WALKTHROUGH_V1 if runtime == "crio" else WALKTHROUGH_V2,
+        "pullPolicy": "IfNotPresent",
+        "mountPath": "/volume",
+    }
 
 
 class _Reader:
