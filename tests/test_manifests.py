@@ -105,6 +105,8 @@ def test_identity_changes_with_anything_that_defines_the_cluster() -> None:
     # ...and not with what does not (time-outs re-run create, which adopts).
     slower = kind_settings({"clusterReadyTimeout": "10m"})
     assert cluster_identity(slower) == cluster_identity(base)
+    # docker's own default context is no context at all.
+    assert cluster_identity(kind_settings({}, {"DOCKER_CONTEXT": "default"})) == cluster_identity(base)
     # kind ignores an unknown provider value and finds docker first.
     assert cluster_identity(kind_settings({}, {"KIND_EXPERIMENTAL_PROVIDER": "bogus"})) == cluster_identity(
         base

@@ -73,7 +73,10 @@ class Engine:
         provider = requested if requested in KIND_PROVIDERS else "docker"
         if provider != "docker":
             return cls(provider)
-        return cls(provider, environ.get("DOCKER_HOST") or None, environ.get("DOCKER_CONTEXT") or None)
+        # DOCKER_CONTEXT=default is the context docker uses when none is set
+        # (docker/cli cli/command/cli.go resolveContextName).
+        context = environ.get("DOCKER_CONTEXT") or None
+        return cls(provider, environ.get("DOCKER_HOST") or None, None if context == "default" else context)
 
     def environment(self) -> dict[str, str]:
         values = {"KIND_EXPERIMENTAL_PROVIDER": self.provider}
