@@ -921,7 +921,9 @@ class Engine:
             parent=request.parent,
             custom=bool(request.custom),
             provider=request.provider,
-            inputs=without_nulls(normalize_wire(rpc.deserialize_properties(request.object))),
+            inputs=without_nulls(
+                normalize_wire(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            ),
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             replace_on_changes=list(request.replaceOnChanges),

@@ -25,6 +25,7 @@ from harness import (
 )
 
 from components.settings import SettingsError
+from components.versions import KIND_DEFAULT_NODE_IMAGE
 
 COMMAND = "command:local:Command"
 MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
@@ -278,7 +279,7 @@ def test_containerd_stack_mounts_and_checks_two_volumes(cli: FakeCli) -> None:
     assert set(run.outputs["readOnly"]) == {"/volume", "/volume-dir"}
     assert cli.clusters() == ["imagevolume-containerd"]
     [create] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
-    assert create[create.index("--image") + 1].startswith("kindest/node:v1.35.0@sha256:452d707d")
+    assert create[create.index("--image") + 1] == KIND_DEFAULT_NODE_IMAGE  # the pinned kind's own
 
 
 SHIPPED_STACKS = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))

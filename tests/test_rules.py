@@ -11,6 +11,7 @@ from harness import write_kubeconfig
 from components.settings import parse_settings, rules
 from components.settings.problems import SettingsError
 from components.settings.rules import RULES, containerd_version
+from components.versions import KIND_DEFAULT_NODE_IMAGE, NodeImage
 
 KIND_135 = "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f"
 SUB_PATH_VOLUMES = json.dumps(
@@ -61,7 +62,7 @@ ROWS = [
         'imagevolume:volumes[0].subPath = "dir": needs containerd >= 2.2 in the node image '
         "(kindest/node:v1.34.0 ships containerd 2.1.4); earlier containerd ignores subPath and "
         "mounts the image root\n"
-        f"    fix: pulumi config set imagevolume:nodeImage {KIND_135}",
+        f"    fix: pulumi config set imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
         {"volumes": SUB_PATH_VOLUMES, "nodeImage": KIND_135, "runtime": "containerd"},
     ),
     (
@@ -119,7 +120,9 @@ def test_rule(name: str, bad: dict[str, str], message: str | None, good: dict[st
 
 def test_containerd_rules_apply_to_an_old_containerd(monkeypatch: pytest.MonkeyPatch) -> None:
     """The containerd >= 2.1 row, exercised with an image table entry that is older."""
-    monkeypatch.setitem(rules.KIND_NODE_IMAGES, "v1.32.2", ("sha256:" + "0" * 64, (2, 0, 5)))
+    monkeypatch.setitem(
+        rules.KIND_NODE_IMAGES, "v1.32.2", NodeImage("sha256:" + "0" * 64, (2, 0, 5), "0.27.0")
+    )
     with pytest.raises(SettingsError) as raised:
         parse_settings({"nodeImage": "kindest/node:v1.32.2", "runtime": "containerd"}, "dev")
     assert [p.key for p in raised.value.problems] == ["nodeImage"]

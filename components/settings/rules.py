@@ -13,20 +13,15 @@ from dataclasses import dataclass
 from components.settings.grammar import KubernetesVersion, parse_image_reference
 from components.settings.model import DEFAULT_NODE_IMAGE, WALKTHROUGH_ARTIFACT, KindClusterSettings, Settings
 from components.settings.problems import Problem, rm_command, set_command
+from components.versions import KIND_DEFAULT_NODE_IMAGE, KIND_NODE_IMAGES
 
 GATE = "ImageVolume"
 # kind's node images on Docker Hub, under each name a client resolves there.
 KIND_NODE_NAMES = ("kindest/node", "docker.io/kindest/node", "index.docker.io/kindest/node")
-# kind's default node images and the containerd they ship (kind release notes).
-KIND_NODE_IMAGES: dict[str, tuple[str, tuple[int, int, int]]] = {
-    "v1.33.1": ("sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f", (2, 1, 1)),
-    "v1.34.0": ("sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a", (2, 1, 4)),
-    "v1.35.0": ("sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f", (2, 2, 0)),
-    "v1.36.1": ("sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", (2, 3, 1)),
-}
 CONTAINERD_IMAGE_VOLUMES = (2, 1, 0)
 CONTAINERD_SUB_PATH = (2, 2, 0)
-SUGGESTED_CONTAINERD_IMAGE = "kindest/node:v1.35.0@" + KIND_NODE_IMAGES["v1.35.0"][0]
+# The pinned kind's own node image: containerd 2.3.1, the gate GA.
+SUGGESTED_CONTAINERD_IMAGE = KIND_DEFAULT_NODE_IMAGE
 
 
 @dataclass(frozen=True)
@@ -134,9 +129,9 @@ def containerd_version(node_image: str) -> tuple[int, int, int] | None:
     if reference is None or reference.name not in KIND_NODE_NAMES or reference.tag is None:
         return None
     known = KIND_NODE_IMAGES.get(reference.tag)
-    if known is None or reference.digest not in (None, known[0]):
+    if known is None or reference.digest not in (None, known.digest):
         return None
-    return known[1]
+    return known.containerd
 
 
 def _show(version: tuple[int, int, int] | None) -> str:
