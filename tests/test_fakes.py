@@ -218,20 +218,168 @@ def test_docker_info_daemon_down_and_permission_denied(cli: FakeCli) -> None:
     up = cli.run("docker info")
     assert up.returncode == 0 and "Server Version" in up.stdout
     down = cli.run("docker info", env={"FAKE_DOCKER_DOWN": "1"})
-    assert down.returncode == 1
+    # docker/cli v28.1.0+: a connection failure is the command's error, exit 1
+    assert down.returncode == 1 and down.stdout.endswith("Server:\n")
     assert down.stderr == (
-        "ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-        "Is the docker daemon running?\nerrors pretty printing info\n"
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"
     )
     denied = cli.run("docker info", env={"FAKE_DOCKER_DENIED": "1"})
     assert denied.returncode == 1
-    assert denied.stderr.startswith(
-        "ERROR: Got permission denied while trying to connect to the Docker daemon socket at "
-        "unix:///var/run/docker.sock: "
+    assert denied.stderr == (
+        "permission denied while trying to connect to the Docker daemon socket at "
+        'unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.50/info": '
+        "dial unix /var/run/docker.sock: connect: permission denied\n"
     )
-    assert "connect: permission denied" in denied.stderr
     listed = cli.run("kind get clusters", env={"FAKE_DOCKER_DOWN": "1"})
     assert listed.returncode == 1 and listed.stderr.startswith("ERROR: failed to list clusters: command ")
+
+
+def test_docker_info_architecture_and_os_type(cli: FakeCli) -> None:
+    arch = cli.run("docker info --format '{{.Architecture}}'")
+    assert (arch.returncode, arch.stdout, arch.stderr) == (0, "x86_64\n", "")
+    both = cli.run("docker info -f '{{.OSType}}/{{.Architecture}}'", env={"FAKE_DOCKER_ARCH": "aarch64"})
+    assert both.stdout == "linux/aarch64\n"
+    assert "Architecture: aarch64" in cli.run("docker info", env={"FAKE_DOCKER_ARCH": "aarch64"}).stdout
+    for knob, text in (("FAKE_DOCKER_DOWN", "Cannot connect"), ("FAKE_DOCKER_DENIED", "permission denied")):
+        failed = cli.run("docker info --format '{{.Architecture}}'", env={knob: "1"})
+        # the template renders on an empty info, then the error: exit 1
+        assert (failed.returncode, failed.stdout) == (1, "\n")
+        assert failed.stderr.startswith(text)
+
+
+def test_kind_version(cli: FakeCli) -> None:
+    assert cli.run("kind version").stdout == "kind v0.32.0 go1.26.3 linux/amd64\n"
+    assert cli.run("kind version -q").stdout == "0.32.0\n"
+    older = cli.run("kind version", env={"FAKE_KIND_VERSION": "v0.30.0", "FAKE_DOCKER_ARCH": "aarch64"})
+    assert older.stdout == "kind v0.30.0 go1.24.6 linux/arm64\n"
+    assert cli.run("kind version", env={"FAKE_KIND_VERSION": "v9.9.9"}).returncode == 2
+
+
+def test_docker_pull_prints_dockers_progress_and_the_reference(cli: FakeCli) -> None:
+    first = cli.run("docker pull busybox")
+    assert first.returncode == 0 and first.stderr == ""
+    lines = first.stdout.splitlines()
+    assert lines[:2] == ["Using default tag: latest", "latest: Pulling from library/busybox"]
+    assert re.fullmatch(r"[0-9a-f]{12}: Pulling fs layer", lines[2])
+    assert [line.split(": ", 1)[1] for line in lines[2:6]] == [
+        "Pulling fs layer",
+        "Verifying Checksum",
+        "Download complete",
+        "Pull complete",
+    ]
+    assert re.fullmatch(r"Digest: sha256:[0-9a-f]{64}", lines[6])
+    assert lines[7:] == [
+        "Status: Downloaded newer image for busybox:latest",
+        "docker.io/library/busybox:latest",
+    ]
+    again = cli.run("docker pull busybox:latest").stdout.splitlines()
+    assert again == [
+        "latest: Pulling from library/busybox",
+        lines[6],
+        "Status: Image is up to date for busybox:latest",
+        "docker.io/library/busybox:latest",
+    ]
+    other = cli.run("docker pull quay.io/crio/artifact:v2").stdout.splitlines()
+    assert other[0] == "v2: Pulling from crio/artifact" and other[-1] == "quay.io/crio/artifact:v2"
+    assert cli.calls("docker")[:2] == [["pull", "busybox"], ["pull", "busybox:latest"]]
+
+
+def test_docker_pull_of_a_missing_image_and_without_a_daemon(cli: FakeCli) -> None:
+    missing = cli.run("docker pull example.com/gone:1", env={"FAKE_MISSING_IMAGES": "example.com/gone:1"})
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == (
+        "Error response from daemon: manifest for example.com/gone:1 not found: "
+        "manifest unknown: manifest unknown\n"
+    )
+    down = cli.run("docker pull busybox", env={"FAKE_DOCKER_DOWN": "1"})
+    assert down.returncode == 1 and down.stderr.startswith("Cannot connect to the Docker daemon at ")
+    denied = cli.run("docker pull busybox:1", env={"FAKE_DOCKER_DENIED": "1"})
+    assert denied.returncode == 1
+    assert 'Post "http://%2Fvar%2Frun%2Fdocker.sock/v1.50/images/create?fromImage=' in denied.stderr
+    assert cli.run("docker image inspect busybox").returncode == 1  # nothing was pulled
+
+
+@pytest.mark.parametrize(
+    ("host", "arches", "want"),
+    [
+        ("x86_64", "", "amd64"),  # an index: the host's platform
+        ("aarch64", "", "arm64"),
+        ("aarch64", "example.com/one:1=amd64", "amd64"),  # single-arch: pulled as it is
+        ("x86_64", "example.com/one:1=arm64", "arm64"),
+    ],
+)
+def test_pulled_image_platform(cli: FakeCli, host: str, arches: str, want: str) -> None:
+    env = {"FAKE_DOCKER_ARCH": host, "FAKE_IMAGE_ARCHES": arches}
+    pulled = cli.run("docker pull example.com/one:1", env=env)
+    assert pulled.returncode == 0 and pulled.stderr == "" and "WARNING" not in pulled.stdout
+    inspected = cli.run(
+        "docker image inspect --format '{{.Os}}/{{.Architecture}}' example.com/one:1", env=env
+    )
+    assert (inspected.returncode, inspected.stdout) == (0, f"linux/{want}\n")
+
+
+def test_image_inspect_of_an_image_not_pulled(cli: FakeCli) -> None:
+    templated = cli.run("docker image inspect --format '{{.Architecture}}' busybox")
+    assert (templated.returncode, templated.stdout) == (1, "\n")
+    assert templated.stderr == "Error response from daemon: No such image: busybox:latest\n"
+    plain = cli.run("docker image inspect registry.k8s.io/pause:3.10")
+    assert (plain.returncode, plain.stdout) == (1, "[]\n")
+    assert plain.stderr == "Error response from daemon: No such image: registry.k8s.io/pause:3.10\n"
+    assert cli.run("docker pull busybox").returncode == 0
+    mixed = cli.run("docker image inspect -f '{{.Architecture}}' busybox alpine")
+    assert (mixed.returncode, mixed.stdout) == (1, "amd64\n")
+    assert mixed.stderr == "Error response from daemon: No such image: alpine:latest\n"
+
+
+def test_docker_run_cat_reads_the_hosts_inotify_limits(cli: FakeCli) -> None:
+    cat = "docker run --rm --entrypoint cat busybox /proc/sys/fs/inotify/"
+    first = cli.run(cat + "max_user_watches")
+    assert (first.returncode, first.stdout) == (0, "524288\n")
+    # not pulled yet: docker run pulls it, its progress on stderr
+    assert first.stderr.startswith(
+        "Unable to find image 'busybox:latest' locally\nlatest: Pulling from library/busybox\n"
+    )
+    assert first.stderr.endswith("Status: Downloaded newer image for busybox:latest\n")
+    second = cli.run(cat + "max_user_instances")
+    assert (second.returncode, second.stdout, second.stderr) == (0, "512\n", "")
+    knobs = {"FAKE_INOTIFY_MAX_USER_WATCHES": "8192", "FAKE_INOTIFY_MAX_USER_INSTANCES": "128"}
+    assert cli.run(cat + "max_user_watches", env=knobs).stdout == "8192\n"
+    equals = "docker run --rm --entrypoint=cat busybox /proc/sys/fs/inotify/max_user_instances"
+    assert cli.run(equals, env=knobs).stdout == "128\n"
+    assert cli.run("docker run --rm busybox cat /proc/sys/fs/inotify/max_user_watches").returncode == 2
+    assert cli.run("docker run --rm --entrypoint cat busybox /etc/hostname").returncode == 2
+    assert [
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        "busybox",
+        "/proc/sys/fs/inotify/max_user_watches",
+    ] in cli.calls("docker")
+
+
+def test_docker_run_failures_and_a_foreign_arch_image(cli: FakeCli) -> None:
+    cat = "--entrypoint cat {} /proc/sys/fs/inotify/max_user_watches"
+    missing = cli.run(
+        "docker run --rm " + cat.format("example.com/gone:1"),
+        env={"FAKE_MISSING_IMAGES": "example.com/gone:1"},
+    )
+    assert (missing.returncode, missing.stdout) == (125, "")
+    assert missing.stderr == (
+        "Unable to find image 'example.com/gone:1' locally\n"
+        "docker: Error response from daemon: manifest for example.com/gone:1 not found: "
+        "manifest unknown: manifest unknown\n\nRun 'docker run --help' for more information\n"
+    )
+    down = cli.run("docker run --rm " + cat.format("busybox"), env={"FAKE_DOCKER_DOWN": "1"})
+    assert down.returncode == 125 and down.stderr.startswith("docker: Cannot connect to the Docker daemon")
+    arm = {"FAKE_IMAGE_ARCHES": "example.com/arm:1=arm64"}
+    assert cli.run("docker pull example.com/arm:1", env=arm).returncode == 0
+    foreign = cli.run("docker run --rm " + cat.format("example.com/arm:1"), env=arm)
+    assert (foreign.returncode, foreign.stdout) == (0, "524288\n")
+    assert foreign.stderr == (
+        "WARNING: The requested image's platform (linux/arm64) does not match the detected host "
+        "platform (linux/amd64) and no specific platform was requested\n"
+    )
 
 
 # --- 5. kubectl --------------------------------------------------------------------

@@ -25,7 +25,20 @@ Knobs (environment):
                                     a subPath absent from the image, ...)
   FAKE_OCI_ARTIFACTS=ref,...        these references are OCI artifacts
   FAKE_MISSING_IMAGES=ref,...       these references are not in their registry
+  FAKE_IMAGE_ARCHES=ref=arch,...    these references are single-platform images of
+                                    that Go arch (amd64, arm64); any other image
+                                    is an index: a pull gets the host's platform
   FAKE_PULUMI_ERROR=<text>          every pulumi command fails with <text>
+  FAKE_KIND_VERSION=v0.32.0         what `kind version` reports (a release in KIND_GO_VERSIONS)
+  FAKE_DOCKER_ARCH=x86_64           the Docker host's machine name (uname -m: x86_64,
+                                    aarch64, ...): `docker info` Architecture; its
+                                    Go arch is what an index pulls, and kind's arch
+  FAKE_INOTIFY_MAX_USER_WATCHES     the Docker host kernel's fs.inotify.max_user_watches (524288)
+  FAKE_INOTIFY_MAX_USER_INSTANCES   ... fs.inotify.max_user_instances (512)
+Docker verbs: info, ps, inspect, exec, cp, pull (image pull), image inspect,
+and `run [--rm] --entrypoint cat IMAGE /proc/sys/fs/inotify/max_user_{watches,instances}`;
+pulled images are kept per daemon (engines/docker/<endpoint>/images.json).
+kind verbs: create/delete cluster, get clusters/kubeconfig, version [-q].
 `sleep` and `date +%s` are fakes too: they move and read the virtual clock
 (world.EPOCH + virtual seconds), so a script's polling loop takes no real time.
 Honoured as the real tools do: KIND_EXPERIMENTAL_PROVIDER, DOCKER_HOST,
@@ -35,6 +48,7 @@ DOCKER_CONTEXT, KUBECONFIG, KUBECACHEDIR, HOME.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -178,20 +192,25 @@ def endpoint_of(provider: str) -> tuple[str, str]:
     return "default", ""
 
 
-def daemon_error(host: str) -> str | None:
-    """The docker client's error when its daemon cannot be reached."""
+def daemon_error(host: str, method: str = "GET", path: str = "/info") -> str | None:
+    """The docker client's error when its daemon cannot be reached, for a
+    request `method path` (Docker 28.2.2: API v1.50, docker/cli v28.2.2
+    vendor/github.com/docker/docker/api/common.go DefaultVersion; the path is
+    versioned even when negotiation fails, client/client.go getAPIPath)."""
     if os.environ.get("FAKE_DOCKER_DENIED") == "1":
-        # moby client/request.go doRequest: os.IsPermission →
-        # "Got permission denied while trying to connect to the Docker daemon
-        # socket at %v", wrapping the url.Error.
+        # moby client/request.go doRequest (v28.2.2): os.IsPermission →
+        # errConnectionFailed{errors.Wrapf(err, "permission denied while trying
+        # to connect to the Docker daemon socket at %v", cli.host)}, wrapping
+        # Go's url.Error "%s %q: %s" (Op: the method as "Get"/"Post").
         socket = host.removeprefix("unix://")
         quoted = socket.replace("/", "%2F")
+        op = method[:1] + method[1:].lower()
         return (
-            f"Got permission denied while trying to connect to the Docker daemon socket at {host}: "
-            f'Get "http://{quoted}/v1.50/info": dial unix {socket}: connect: permission denied'
+            f"permission denied while trying to connect to the Docker daemon socket at {host}: "
+            f'{op} "http://{quoted}/v1.50{path}": dial unix {socket}: connect: permission denied'
         )
     if os.environ.get("FAKE_DOCKER_DOWN") == "1":
-        # moby client/errors.go errConnectionFailed
+        # moby client/errors.go connectionFailed (errConnectionFailed)
         return f"Cannot connect to the Docker daemon at {host}. Is the docker daemon running?"
     return None
 
@@ -222,6 +241,16 @@ def docker(argv: list[str]) -> None:
     if verb == "info":
         docker_info(argv[1:], error)
         return
+    # pull, image inspect and run report the daemon's error for their own request
+    if verb == "pull" or argv[:2] == ["image", "pull"]:
+        docker_pull(argv[1 if verb == "pull" else 2 :], host)
+        return
+    if argv[:2] == ["image", "inspect"]:
+        docker_image_inspect(argv[2:], host)
+        return
+    if verb == "run":
+        docker_run(argv[1:], host)
+        return
     if error:
         fail(error)
     if verb == "ps":
@@ -236,21 +265,62 @@ def docker(argv: list[str]) -> None:
         fail(f"fake docker: unsupported {argv}", 2)
 
 
+def docker_arch() -> str:
+    """The Docker host's machine name, as the daemon reports it: moby
+    daemon/info.go SystemInfo `Architecture: platform.Architecture()`,
+    daemon/internal/platform/platform_linux.go runtimeArchitecture: uname(2)'s
+    utsname.machine ("x86_64", "aarch64", ...)."""
+    return os.environ.get("FAKE_DOCKER_ARCH") or "x86_64"
+
+
+# uname machine → Go's GOARCH, as containerd/platforms database.go
+# normalizeArch maps them (ppc64le, s390x, riscv64: the same name).
+GO_ARCHES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def host_arch() -> str:
+    """The Docker host's GOARCH."""
+    machine = docker_arch()
+    if machine not in GO_ARCHES:
+        fail(f"fake docker: FAKE_DOCKER_ARCH={machine} is not a machine name the fake knows", 2)
+    return GO_ARCHES[machine]
+
+
 def docker_info(argv: list[str], error: str | None) -> None:
-    """docker/cli cli/command/system/info.go runInfo."""
+    """docker/cli v28.2.2 cli/command/system/info.go runInfo. A connection
+    failure (daemon down, socket not permitted: client.IsErrConnectionFailed)
+    is returned as the command's error (since docker/cli 353230d9, v28.1.0):
+    docker's main prints it to stderr and exits 1 (cmd/docker/docker.go main,
+    getExitCode), after the output rendered without server information."""
     fmt = flag(argv, "--format") or flag(argv, "-f")
+    info = {
+        "ServerVersion": "28.2.2",
+        "CgroupVersion": "2",
+        "CgroupDriver": "systemd",
+        "OSType": "linux",  # moby daemon/info.go: runtime.GOOS
+        "Architecture": docker_arch(),
+    }
     if fmt:
-        if error:
-            # with a format, the server error goes to stderr and the template
-            # still renders (formatInfo): exit 0
-            sys.stderr.write(error + "\n")
-            print(json.dumps({"ServerErrors": [error]}) if "json" in fmt else "")
-            return
-        info = {"ServerVersion": "28.2.2", "CgroupVersion": "2", "CgroupDriver": "systemd", "OSType": "linux"}
-        if fmt.strip() == "{{.ServerVersion}}":
-            print(info["ServerVersion"])
+        # formatInfo: the template runs on the info (an empty system.Info when
+        # the daemon could not be reached), then a newline.
+        fields = {key: "" for key in info} if error else info
+        if "json" in fmt:
+            print(json.dumps(fields))
+        elif set(re.findall(r"\{\{\s*\.(\w+)\s*\}\}", fmt)) <= set(info) and "{{" in fmt:
+            print(render_template(fmt, fields))
         else:
-            print(json.dumps(info))
+            fail(f"fake docker: unsupported info --format {fmt}", 2)
+        if error:
+            fail(error)
         return
     print("Client:")
     print(" Version:    28.2.2")
@@ -259,11 +329,13 @@ def docker_info(argv: list[str], error: str | None) -> None:
     print()
     print("Server:")
     if error:
-        # prettyPrintInfo: "ERROR:" per server error, then the returned error
-        # "errors pretty printing info" (printed by docker's main), exit 1.
-        fail(f"ERROR: {error}\nerrors pretty printing info")
+        # prettyPrintInfo prints no server section (info.Info is nil); the
+        # connection error is returned: printed by main, exit 1.
+        fail(error)
     print(" Server Version: 28.2.2")
     print(" Cgroup Version: 2")
+    print(f" OSType: {info['OSType']}")
+    print(f" Architecture: {info['Architecture']}")
 
 
 def docker_ps(argv: list[str]) -> None:
@@ -402,6 +474,291 @@ def docker_cp(argv: list[str]) -> None:
     cluster, node = found
     node.setdefault("files", {})[path] = Path(source).read_text()
     cluster.save()
+
+
+# --- docker images -------------------------------------------------------------
+# Docker 28.2.2 with its default (graphdriver) image store. Pulled images are
+# kept per daemon in engines/docker/<endpoint>/images.json:
+# {"docker.io/library/busybox:latest": {"arch": "amd64", "os": "linux"}}.
+
+DOCKER_DOMAIN = "docker.io"
+# The files `docker run --rm --entrypoint cat IMAGE FILE` may read: the Docker
+# host kernel's inotify limits (a container shares the host's kernel; these
+# sysctls are not namespaced), from their knobs.
+INOTIFY_FILES = {
+    "/proc/sys/fs/inotify/max_user_watches": ("FAKE_INOTIFY_MAX_USER_WATCHES", "524288"),
+    "/proc/sys/fs/inotify/max_user_instances": ("FAKE_INOTIFY_MAX_USER_INSTANCES", "512"),
+}
+
+
+class Ref:
+    """distribution/reference ParseNormalizedNamed (normalize.go
+    splitDockerDomain): docker.io and library/ added; `tagged` adds
+    reference.TagNameOnly's "latest" to a name without tag or digest."""
+
+    def __init__(self, text: str) -> None:
+        rest, _, self.digest = text.partition("@")
+        slash = rest.find("/")
+        first = rest[:slash] if slash >= 0 else ""
+        if slash < 0 or ("." not in first and ":" not in first and first != "localhost" and first.islower()):
+            self.domain, remainder = DOCKER_DOMAIN, rest
+        else:
+            self.domain, remainder = first, rest[slash + 1 :]
+        if self.domain == "index.docker.io":
+            self.domain = DOCKER_DOMAIN
+        name, colon, self.tag = remainder.rpartition(":")
+        if not colon or "/" in self.tag:
+            name, self.tag = remainder, ""
+        if self.domain == DOCKER_DOMAIN and "/" not in name:
+            name = "library/" + name
+        self.path = name
+
+    def tagged(self) -> Ref:
+        if not self.tag and not self.digest:
+            self.tag = "latest"
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"{self.domain}/{self.path}"
+
+    def familiar_name(self) -> str:
+        """reference.FamiliarName: docker.io and a lone library/ dropped."""
+        if self.domain != DOCKER_DOMAIN:
+            return self.name
+        if self.path.startswith("library/") and self.path.count("/") == 1:
+            return self.path.removeprefix("library/")
+        return self.path
+
+    def _suffix(self) -> str:
+        return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+    def __str__(self) -> str:
+        return self.name + self._suffix()
+
+    def familiar(self) -> str:
+        return self.familiar_name() + self._suffix()
+
+
+def _images_path() -> Path:
+    endpoint, _ = world.docker_endpoint(os.environ)
+    return world.engine_dir(root(), "docker", endpoint) / "images.json"
+
+
+def _images() -> dict[str, dict[str, str]]:
+    path = _images_path()
+    images: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+    return images
+
+
+def _listed_ref(variable: str, ref: Ref, given: str) -> str | None:
+    """The value a knob list gives this reference, matched as written, in
+    its familiar form or in full ("" for a plain list entry; None: absent)."""
+    for entry in os.environ.get(variable, "").split(","):
+        key, _, value = entry.strip().partition("=")
+        if key and key in (given, ref.familiar(), str(ref)):
+            return value
+    return None
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def docker_pull_stream(ref: Ref, given: str, host: str) -> tuple[list[str], str | None]:
+    """What the daemon streams for a pull (moby v28.2.2
+    distribution/pull_v2.go, rendered by jsonmessage.go Display without a
+    terminal: progress bars dropped, "<id>: <status>"), and the error, if
+    any, as the client reports it."""
+    if _listed_ref("FAKE_MISSING_IMAGES", ref, given) is not None:
+        # pull_v2.go pullTag: the tag lookup fails before any output, so the
+        # API returns the error itself (api/server/router/image/image_routes.go
+        # postImagesCreate, !output.Flushed()); distribution/errors.go
+        # notFoundError "manifest for %s not found" wrapping the registry's
+        # errcode.Error "<code>: <message>" (the message is the registry's:
+        # Docker Hub and most registries send "manifest unknown"); the client
+        # adds "Error response from daemon" (client/request.go checkResponseErr).
+        return [], (
+            f"Error response from daemon: manifest for {ref.familiar()} not found: "
+            "manifest unknown: manifest unknown"
+        )
+    single = _listed_ref("FAKE_IMAGE_ARCHES", ref, given)
+    arch = single or host_arch()
+    # pullTag: "Pulling from" + FamiliarName of the repository's path
+    # (distribution/registry.go newRepository: reference.Path), with the tag
+    # (or, for a digest, the reference's String()) as the message's ID.
+    where = ref.tag or str(ref)
+    lines = [f"{where}: Pulling from {ref.path}"]
+    key = str(ref)
+    images = _images()
+    layer = _sha(key, arch, "layer")[:12]  # layerDescriptor.ID: stringid.TruncateID(digest)
+    downloaded = key not in images
+    if downloaded:
+        # distribution/xfer/download.go and pull_v2.go layerDescriptor.Download
+        lines += [
+            f"{layer}: Pulling fs layer",
+            f"{layer}: Verifying Checksum",
+            f"{layer}: Download complete",
+            f"{layer}: Pull complete",
+        ]
+    # pullTag: "Digest: " + the manifest's digest (a manifest list's own
+    # digest for an index: pullManifestList); pullRepository → writeStatus
+    # with reference.FamiliarString(ref).
+    manifest = ref.digest or "sha256:" + _sha(key, single or "index")
+    lines.append(f"Digest: {manifest}")
+    status = "Downloaded newer image for" if downloaded else "Image is up to date for"
+    lines.append(f"Status: {status} {ref.familiar()}")
+    # A single-platform image of another architecture is pulled as it is:
+    # without --platform the graphdriver puller checks no architecture
+    # (pull_v2.go pullSchema2Layers: only the OS), and daemon/images/image_pull.go
+    # PullImage warns about a mismatch only when a platform was requested.
+    images[key] = {"arch": arch, "os": "linux", "digest": manifest}
+    path = _images_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(images, indent=2) + "\n")
+    return lines, None
+
+
+def parse_ref(given: str) -> Ref:
+    if not container.valid_reference(given):
+        # distribution/reference reference.go ErrReferenceInvalidFormat
+        fail("invalid reference format")
+    return Ref(given)
+
+
+def docker_pull(argv: list[str], host: str) -> None:
+    """docker/cli v28.2.2 cli/command/image/pull.go runPull."""
+    words = [a for a in argv if not a.startswith("-")]
+    if len(words) != 1 or any(a not in ("-q", "--quiet") for a in argv if a.startswith("-")):
+        fail(f"fake docker: unsupported pull {argv}", 2)
+    quiet = "-q" in argv or "--quiet" in argv
+    given = words[0]
+    ref = parse_ref(given)
+    if not ref.tag and not ref.digest:
+        ref.tagged()
+        if not quiet:
+            print("Using default tag:", ref.tag)
+    error = daemon_error(host, "POST", "/images/create?" + pull_query(ref))
+    if error:
+        fail(error)
+    lines, failure = docker_pull_stream(ref, given, host)
+    if not quiet:
+        for line in lines:
+            print(line)
+    if failure:
+        fail(failure)
+    # runPull: the pulled reference in full (imgRefAndAuth.Reference().String())
+    print(ref)
+
+
+def pull_query(ref: Ref) -> str:
+    """client/image_pull.go ImagePull: fromImage=<name>&tag=<tag or digest>,
+    url.Values.Encode (sorted, escaped)."""
+    tag = ref.digest or ref.tag
+    return "fromImage=" + ref.name.replace("/", "%2F") + "&tag=" + tag.replace(":", "%3A")
+
+
+def image_document(ref: Ref, image: dict[str, str]) -> dict[str, Any]:
+    # moby api/types/image InspectResponse (the fields a script reads)
+    return {
+        "Id": "sha256:" + _sha(str(ref), image["arch"], "config"),
+        "RepoTags": [ref.familiar()] if ref.tag else [],
+        "RepoDigests": [f"{ref.familiar_name()}@{image['digest']}"],
+        "Architecture": image["arch"],
+        "Os": image["os"],
+    }
+
+
+def docker_image_inspect(argv: list[str], host: str) -> None:
+    """docker/cli v28.2.2 cli/command/image/inspect.go runInspect →
+    cli/command/inspect/inspector.go Inspect: each found image rendered, the
+    errors joined into a StatusError (exit 1); a template with nothing
+    rendered still prints a newline (TemplateInspector.Flush), no format
+    prints the JSON array ("[]" when empty)."""
+    fmt = flag(argv, "--format") or flag(argv, "-f")
+    names = [a for i, a in enumerate(argv) if not a.startswith("-") and argv[i - 1] not in ("--format", "-f")]
+    if fmt and not re.fullmatch(r"\s*(\{\{\s*\.(Architecture|Os|Id)\s*\}\}[\s/]*)+", fmt):
+        fail(f"fake docker: unsupported image inspect --format {fmt}", 2)
+    images = _images()
+    documents, errors = [], []
+    for name in names:
+        error = daemon_error(host, "GET", f"/images/{name}/json")
+        if error:
+            errors.append(error)
+            continue
+        ref = Ref(name).tagged() if container.valid_reference(name) else None
+        image = images.get(str(ref)) if ref else None
+        if ref is None or image is None:
+            # moby daemon/images/image.go ErrImageDoesNotExist "No such image: %s"
+            # (reference.FamiliarString(reference.TagNameOnly(ref))), a NotFound
+            # error: the client adds "Error response from daemon".
+            errors.append(f"Error response from daemon: No such image: {ref.familiar() if ref else name}")
+            continue
+        documents.append(image_document(ref, image))
+    if fmt:
+        rendered = [render_template(fmt, document) for document in documents]
+        print("\n".join(rendered) if rendered else "")
+    else:
+        print(json.dumps(documents, indent=4))
+    if errors:
+        fail("\n".join(errors))
+
+
+def docker_run(argv: list[str], host: str) -> None:
+    """`docker run --rm --entrypoint cat IMAGE FILE` for the inotify sysctls
+    only (docker/cli v28.2.2 cli/command/container/run.go, create.go)."""
+    index, entrypoint = 0, None
+    while index < len(argv) and argv[index].startswith("-"):
+        arg = argv[index]
+        if arg == "--rm":
+            index += 1
+        elif arg == "--entrypoint" and index + 1 < len(argv):
+            entrypoint, index = argv[index + 1], index + 2
+        elif arg.startswith("--entrypoint="):
+            entrypoint, index = arg.partition("=")[2], index + 1
+        else:
+            fail(f"fake docker: unsupported run {argv}", 2)
+    rest = argv[index:]
+    if entrypoint != "cat" or len(rest) != 2 or rest[1] not in INOTIFY_FILES:
+        fail(f"fake docker: unsupported run {argv}", 2)
+    given, path = rest
+
+    def run_error(message: str) -> NoReturn:
+        # run.go toStatusError: a daemon/create failure is exit 125, its text
+        # withHelp: "docker: %w\n\nRun 'docker run --help' for more information"
+        fail(f"docker: {message}\n\nRun 'docker run --help' for more information", 125)
+
+    ref = parse_ref(given).tagged()
+    error = daemon_error(host, "POST", "/containers/create")
+    if error:
+        run_error(error)
+    image = _images().get(str(ref))
+    if image is None:
+        # create.go createContainer: ContainerCreate is NotFound → "Unable to
+        # find image '%s' locally" and pullImage, whose stream goes to stderr
+        # (jsonstream.Display on dockerCli.Err()); no "Using default tag" nor
+        # final reference line (those are runPull's).
+        sys.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
+        lines, failure = docker_pull_stream(ref, given, host)
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        if failure:
+            run_error(failure)
+        image = _images()[str(ref)]
+    arch = host_arch()
+    if image["arch"] != arch:
+        # moby daemon/create.go containerCreate: with no --platform, an image
+        # not matching maximumSpec() is a warning in the create response;
+        # create.go prints each as "WARNING: <warning>" on stderr. The host's
+        # platform is platforms.DefaultSpec() (arm64: variant "v8", cpuinfo.go),
+        # amd64 with archvariant.AMD64Variant(), which depends on the CPU:
+        # printed here without a variant.
+        host_platform = f"linux/{arch}" + ("/v8" if arch == "arm64" else "")
+        sys.stderr.write(
+            f"WARNING: The requested image's platform (linux/{image['arch']}) does not match the "
+            f"detected host platform ({host_platform}) and no specific platform was requested\n"
+        )
+    variable, default = INOTIFY_FILES[path]
+    print(os.environ.get(variable) or default)
 
 
 def podman(argv: list[str]) -> None:
@@ -610,9 +967,41 @@ def kind_get_kubeconfig(argv: list[str]) -> None:
     sys.stdout.write(cluster.kubeconfig() + "\n")
 
 
+# The Go toolchain each kind release is built with: .go-version at its tag
+# (hack/build/setup-go.sh builds with GOTOOLCHAIN=go$(cat .go-version)).
+KIND_GO_VERSIONS = {
+    "0.26.0": "go1.23.4",
+    "0.27.0": "go1.23.6",
+    "0.28.0": "go1.24.2",
+    "0.29.0": "go1.24.2",
+    "0.30.0": "go1.24.6",
+    "0.31.0": "go1.25.5",
+    "0.32.0": "go1.26.3",
+}
+
+
+def kind_version(argv: list[str]) -> None:
+    """kind pkg/cmd/kind/version/version.go: DisplayVersion() "kind v" +
+    Version() + " " + runtime.Version() + " " + GOOS/GOARCH; with -q/--quiet
+    (cmd/kind/app/main.go Run: checkQuiet → log.NoopLogger, whose V(0) is
+    disabled) only Version(), the semver without "v". The binary is taken to
+    be built for the Docker host's linux arch."""
+    version = (os.environ.get("FAKE_KIND_VERSION") or "v0.32.0").removeprefix("v")
+    if "-q" in argv or "--quiet" in argv:
+        print(version)
+        return
+    go = KIND_GO_VERSIONS.get(version.split("-")[0])
+    if go is None:
+        fail(f"fake kind: no Go version known for kind v{version} (add it to KIND_GO_VERSIONS)", 2)
+    print(f"kind v{version} {go} linux/{host_arch()}")
+
+
 def kind(argv: list[str]) -> None:
     verb = argv[:2]
-    if verb == ["create", "cluster"]:
+    words = [a for a in argv if not a.startswith("-")]
+    if words == ["version"] and all(a in ("-q", "--quiet") for a in argv if a.startswith("-")):
+        kind_version(argv)
+    elif verb == ["create", "cluster"]:
         kind_create(argv[2:])
     elif verb == ["delete", "cluster"]:
         kind_delete(argv[2:])
@@ -1162,14 +1551,32 @@ def pulumi(argv: list[str]) -> None:
         # provider makes one and SaveProjectStack writes it (io.go).
         _pulumi_ensure_salt(_pulumi_config_path(argv, stack))
     elif words[:2] == ["stack", "output"]:
-        _pulumi_require(argv)
-        # pkg/cmd/pulumi/stack/stack_output.go: no outputs are recorded here;
-        # --json prints the empty map (ui.FprintJSON), else stack.go
-        # fprintStackOutputs
-        if "--json" in argv or "-j" in argv:
-            print("{}")
-        else:
+        stack = _pulumi_require(argv)
+        # The outputs a test recorded for the stack (as an earlier up would):
+        # $FAKE_STATE/pulumi-outputs.json, {stack: {name: value}}; secret ones
+        # listed under "__secret__".
+        recorded_file = root() / "pulumi-outputs.json"
+        recorded = json.loads(recorded_file.read_text()).get(stack, {}) if recorded_file.exists() else {}
+        secret = set(recorded.pop("__secret__", []))
+        shown = {
+            k: v if k not in secret or "--show-secrets" in argv else "[secret]" for k, v in recorded.items()
+        }
+        json_out = "--json" in argv or "-j" in argv
+        names = words[2:]
+        if names:
+            # pkg/cmd/pulumi/stack/stack_output.go: one property, strings as they
+            # are (stringifyOutput), or the error for a missing one
+            if names[0] not in shown:
+                _pulumi_fail(f"current stack does not have output property '{names[0]}'")
+            value = shown[names[0]]
+            print(json.dumps(value) if json_out or not isinstance(value, str) else value)
+        elif json_out:
+            print(json.dumps(shown))  # ui.FprintJSON
+        elif not shown:
+            # stack.go fprintStackOutputs
             print("Current stack outputs (0):\n    No output values currently in this stack")
+        else:
+            fail(f"fake pulumi: unsupported {argv} (a table of outputs)", 2)
     else:
         fail(f"fake pulumi: unsupported {argv}", 2)
 
