@@ -1,15 +1,29 @@
 # make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
 # make up / preview / destroy / outputs: the Pulumi workflow on a local state backend (.pulumi/).
+# make tools: the pinned kind, kubectl and pulumi in .tools/bin (those targets fetch them too).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+# The pinned tools (components/versions.py TOOLS), fetched and sha256-verified
+# by scripts/tools.py. A recipe that runs pulumi, kind or kubectl starts with
+# $(TOOLS_PATH), so they, and every command Pulumi runs, are the pinned ones.
+TOOLS_BIN := $(CURDIR)/.tools/bin
+TOOLS_PATH := PATH="$(TOOLS_BIN):$$PATH"
 
-.PHONY: test lint typecheck unit up preview destroy outputs bench clean
+.PHONY: test lint typecheck unit tools up preview destroy outputs bench clean
 
+# `python3 -m venv` needs the venv module and ensurepip, which Debian and
+# Ubuntu ship apart (python3-venv). A venv that failed half-way is removed.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found: install Python 3.11+ (with venv)" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "make: $(PYTHON) (Python $$version) cannot create $(VENV): its venv module or ensurepip is missing." >&2; \
+	  echo "  Debian/Ubuntu: sudo apt-get install python3-venv   (or python$$version-venv, for that Python)" >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -34,8 +48,12 @@ unit: $(VENV)/.dev-installed
 
 test: lint typecheck unit
 
-up preview destroy outputs: $(VENV)/.installed
-	STACK=$(STACK) scripts/pulumi-stack.sh $@
+# Runs with the system python: the tools may be needed before .venv exists.
+tools:
+	$(PYTHON) scripts/tools.py install
+
+up preview destroy outputs: tools $(VENV)/.installed
+	$(TOOLS_PATH) STACK=$(STACK) scripts/pulumi-stack.sh $@
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench.py
