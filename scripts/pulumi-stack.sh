@@ -133,6 +133,36 @@ fi
 # PULUMI_ARGS is split into words on whitespace, deliberately, and never
 # glob-expanded.
 read -r -d '' -a extra_args <<<"${PULUMI_ARGS:-}" || true
+
+# Healing: a kind cluster deleted behind Pulumi's back (kind delete cluster, a
+# Docker reset) is not noticed by the engine (local.Command has no read). When
+# the stack's recorded cluster is missing from `kind get clusters` (which
+# lists stopped clusters too: those are waited for, not recreated), this up
+# replaces the cluster command and the objects the engine believes are in
+# it: the pod (its ready wait and checks follow its new uid) and, when the
+# stack made one, the namespace. The provider is not replaced: it keeps its
+# cluster identifier, so the engine would keep the pod (pulumi
+# step_generator.go providerChanged asks the new provider's DiffConfig); it is
+# updated to the new kubeconfig.
+if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; then
+  recorded=$(pulumi stack output clusterName --stack "$stack" 2>/dev/null || true)
+  if [ -n "$recorded" ] && clusters=$(kind get clusters 2>/dev/null) &&
+    ! printf '%s\n' "$clusters" | grep -Fqx -- "$recorded"; then
+    echo "make up: kind cluster $recorded of stack $stack is gone (kind get clusters does not list it): recreating it, and the pod and checks on it" >&2
+    prefix="urn:pulumi:$stack::imagevolume::imagevolume:index"
+    extra_args+=(
+      --replace "$prefix:KindCluster\$command:local:Command::cluster-kind"
+      --replace "$prefix:ImageVolumePod\$kubernetes:core/v1:Pod::image-volume-pod"
+    )
+    # The namespace the stack created (components/pod: any but the built-in ones).
+    namespace=$(pulumi stack output namespace --stack "$stack" 2>/dev/null || true)
+    case "$namespace" in
+      "" | default | kube-system | kube-public | kube-node-lease) ;;
+      *) extra_args+=(--replace "$prefix:ImageVolumePod\$kubernetes:core/v1:Namespace::image-volume-namespace") ;;
+    esac
+  fi
+fi
+
 case "$action" in
   up) pulumi up --stack "$stack" --config-file "$config_file" --yes ${extra_args[@]+"${extra_args[@]}"} ;;
   preview) pulumi preview --stack "$stack" --config-file "$config_file" ${extra_args[@]+"${extra_args[@]}"} ;;

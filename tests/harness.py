@@ -17,6 +17,7 @@ import pulumi
 import yaml
 from fakes.cli import ApiUnreachableError
 from fakes.cli import FakeCli as FakeCli  # noqa: PLC0414 - re-exported: tests import it from here
+from fakes.world import ApiError
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
@@ -86,14 +87,32 @@ class Registration:
     dependencies: list[str]
 
 
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, also keeping the resource options it is sent, which
     MockResourceArgs leaves out (parent, delete-before-replace, secret outputs,
     dependencies)."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, project: str, stack: str) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.project = project
+        self.stack = stack
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them (pulumi sdk/go/common/resource/urn.go
+        NewURN): the parent's qualified type, then `$` and the type, except under
+        the root stack. The SDK's mock keeps only the parent's last type and
+        reads the project and stack from settings its registration threads do
+        not see (`urn:pulumi:stack::project::...`)."""
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -211,7 +230,7 @@ def run_program(
     `secret_keys`: config keys to mark as set with `pulumi config set --secret`.
     """
     mocks = ProgramMocks(cli, preview)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, "imagevolume", stack)
     pulumi.runtime.set_mocks(mocks, project="imagevolume", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
         {f"imagevolume:{k}": v for k, v in config.items()},
@@ -330,7 +349,12 @@ class FakeWorldHooks:
             if str(provider_inputs.get("deleteUnreachable")) == "true":
                 return
             raise
-        api.delete(kind, str(metadata.get("namespace") or "default"), str(metadata["name"]), wait)
+        try:
+            api.delete(kind, str(metadata.get("namespace") or "default"), str(metadata["name"]), wait)
+        except ApiError as error:
+            # pulumi-kubernetes provider.go Delete: an object already gone is deleted.
+            if error.reason != "NotFound":
+                raise
 
     def invoke(self, token: str, args: dict[str, Any], preview: bool, /) -> dict[str, Any]:
         raise NotImplementedError(f"no invoke is modelled: {token}")

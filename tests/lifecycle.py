@@ -796,6 +796,7 @@ class _Run:
     # keeps its reference; deletes use the configuration behind their reference).
     provider_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: BaseException | None = None
+    replace_targets: set[str] = field(default_factory=set)  # `pulumi up --replace URN`
     request: Any = None  # the RegisterResourceRequest being handled
     urn: str = ""  # its URN
 
@@ -847,14 +848,17 @@ class Engine:
         config: Mapping[str, str],
         secret_keys: Iterable[str] = (),
         preview: bool = False,
+        replace: Iterable[str] = (),
     ) -> Deployment:
         """`pulumi up` (or `pulumi preview` with preview=True) of `program`.
-        Config keys without a namespace get the project's."""
+        Config keys without a namespace get the project's. `replace`: the URNs
+        given as `--replace`."""
         deployment = Deployment(preview=preview)
         run = self._new_run(deployment, preview)
+        run.replace_targets = set(replace)
         self._run = run
         mocks = _EngineMocks(self)
-        monitor = _EngineMonitor(mocks, self)
+        monitor = _EngineMonitor(mocks, self, project, stack)
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
 
         def key(name: str) -> str:
@@ -1000,9 +1004,17 @@ class Engine:
         # step_generator.go generateStepsFromDiff: unknown trigger only in preview.
         if not run.preview and has_unknown(goal.replacement_trigger):
             raise RuntimeError(f"replacement trigger contains unknowns for {goal.urn}")
-        if should_trigger_replace(goal.replacement_trigger, old.replacement_trigger):
-            diff = DiffResult([()], ["replacementTrigger"])
-            return self._replace(run, goal, old, diff, autonamed)
+        # A changed replacement trigger, or `--replace URN`, replaces whatever the
+        # diff says (step_generator.go generateStepsFromDiff, sg.isTargetedReplace).
+        forced = (
+            "replacementTrigger"
+            if should_trigger_replace(goal.replacement_trigger, old.replacement_trigger)
+            else "--replace"
+            if goal.urn in run.replace_targets
+            else None
+        )
+        if forced is not None:
+            return self._replace(run, goal, old, DiffResult([()], [forced]), autonamed)
         diff = self._diff(run, goal, old, autonamed)
         if diff.replace_keys:
             return self._replace(run, goal, old, diff, autonamed)
@@ -1377,8 +1389,8 @@ class _EngineMonitor(RecordingMonitor):
     """The recording monitor, one registration at a time (the SDK calls it from a
     thread pool), handing the whole request (options included) to the engine."""
 
-    def __init__(self, mocks: _EngineMocks, engine: Engine) -> None:
-        super().__init__(mocks)
+    def __init__(self, mocks: _EngineMocks, engine: Engine, project: str, stack: str) -> None:
+        super().__init__(mocks, project, stack)
         self.engine = engine
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name

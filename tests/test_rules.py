@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from harness import write_kubeconfig
 
-from components.settings import parse_settings, rules
+from components import versions
+from components.settings import parse_settings
 from components.settings.problems import SettingsError
 from components.settings.rules import RULES, containerd_version
 from components.versions import KIND_DEFAULT_NODE_IMAGE, NodeImage
@@ -120,9 +121,8 @@ def test_rule(name: str, bad: dict[str, str], message: str | None, good: dict[st
 
 def test_containerd_rules_apply_to_an_old_containerd(monkeypatch: pytest.MonkeyPatch) -> None:
     """The containerd >= 2.1 row, exercised with an image table entry that is older."""
-    monkeypatch.setitem(
-        rules.KIND_NODE_IMAGES, "v1.32.2", NodeImage("sha256:" + "0" * 64, (2, 0, 5), "0.27.0")
-    )
+    older = NodeImage("sha256:" + "0" * 64, (2, 0, 5), "0.27.0")
+    monkeypatch.setitem(versions.KIND_NODE_IMAGES, "v1.32.2", older)
     with pytest.raises(SettingsError) as raised:
         parse_settings({"nodeImage": "kindest/node:v1.32.2", "runtime": "containerd"}, "dev")
     assert [p.key for p in raised.value.problems] == ["nodeImage"]

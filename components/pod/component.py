@@ -79,7 +79,18 @@ class ImageVolumePod(pulumi.ComponentResource):
             f"{name}-pod",
             metadata=manifest["metadata"],
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=provider,
+                depends_on=depends_on,
+                # The name is fixed: the old pod must be gone before the new one is
+                # made. The provider asks for this on a diff, but not for a
+                # `pulumi up --replace` (healing), where the engine would otherwise
+                # create first and then delete the old pod by name through the
+                # updated provider, in the new cluster (pulumi step_generator.go:
+                # a targeted replace carries no DeleteBeforeReplace of its own).
+                delete_before_replace=True,
+            ),
         )
         self.target = PodTarget(settings.namespace, settings.name, CONTAINER_NAME)
         # The pod's uid changes exactly when the pod is new (replaced); it is
