@@ -17,7 +17,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
     cluster_settings = settings.cluster
     kind_mode = isinstance(cluster_settings, KindClusterSettings)
     if isinstance(cluster_settings, KindClusterSettings):
-        cluster = KindCluster("cluster", KindClusterArgs(cluster_settings))
+        cluster = KindCluster("cluster", KindClusterArgs(cluster_settings, settings.kubernetes_version))
         kubeconfig: pulumi.Output[str] = cluster.kubeconfig
         cluster_identifier = cluster.cluster_identifier
         cluster_name: str | None = cluster.cluster_name

@@ -19,12 +19,13 @@ from components.checks.component import (
     kernel_escaped,
     read_only_environment,
 )
-from components.cluster.component import CREATE, DELETE, cluster_environment
+from components.cluster.component import CREATE, DELETE, PREFLIGHT, cluster_environment
 from components.cluster.kind_config import render_kind_config
 from components.kubectl import PodTarget
 from components.pod.component import READY, ready_environment
 from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
 from components.settings import parse_settings
+from components.settings.grammar import KubernetesVersion
 from components.settings.model import KindClusterSettings
 from components.shell import ShellScript
 
@@ -43,8 +44,11 @@ def run(
     return result.returncode, result.stdout, result.stderr
 
 
-def create(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str, str]:
-    return run(cli, CREATE, cluster_environment(cluster), stdin=render_kind_config(cluster))
+def create(
+    cli: FakeCli, cluster: KindClusterSettings = CLUSTER, version: KubernetesVersion | None = None
+) -> tuple[int, str, str]:
+    environment = {**PREFLIGHT.environment(), **cluster_environment(cluster, version)}
+    return run(cli, CREATE, environment, stdin=render_kind_config(cluster))
 
 
 def delete(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str]:
@@ -319,9 +323,9 @@ def test_cluster_values_arrive_intact(cli: FakeCli) -> None:
     scripts never parse a value as shell text."""
     odd = KindClusterSettings("name;$(x)", "image `y`", "crio", 0, (), 30)
     create(cli, odd)
-    [call] = [c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]
-    assert call[call.index("--name") + 1] == "name;$(x)"
-    assert call[call.index("--image") + 1] == "image `y`"
+    assert ["get", "clusters"] in cli.calls("kind")
+    assert ["pull", "image `y`"] in cli.calls("docker")  # the preflight's pull, refused by docker
+    assert not list(cli.root.rglob("pwned*"))
 
 
 @pytest.mark.parametrize("knob", ["FAKE_KUBECTL_UNAUTHORIZED"])

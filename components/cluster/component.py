@@ -8,18 +8,25 @@ import pulumi
 from pulumi_command import local
 
 from components.cluster.identity import cluster_identity
+from components.settings.grammar import KubernetesVersion, parse_image_reference
 from components.settings.model import KindClusterSettings
+from components.settings.rules import KIND_NODE_NAMES
 from components.shell import beside
+from components.versions import KIND, KIND_DEFAULT_NODE_IMAGE, KIND_FOR_KUBERNETES_1_36, KIND_NODE_IMAGES
 
 CREATE = beside(__file__, "create.sh")
+PREFLIGHT = beside(__file__, "preflight.sh")
 DELETE = beside(__file__, "delete.sh")
 
 
-def cluster_environment(settings: KindClusterSettings) -> dict[str, str]:
-    """The values create.sh and delete.sh read (besides their own text)."""
+def cluster_environment(
+    settings: KindClusterSettings, kubernetes_version: KubernetesVersion | None = None
+) -> dict[str, str]:
+    """The values create.sh, preflight.sh and delete.sh read (besides their own text)."""
     identity = cluster_identity(settings)
     return {
         **identity.engine.environment(),
+        **preflight_environment(settings, kubernetes_version),
         "IMAGEVOLUME_CLUSTER_NAME": settings.name,
         "IMAGEVOLUME_NODE_IMAGE": settings.node_image,
         "IMAGEVOLUME_FINGERPRINT": identity.fingerprint,
@@ -27,9 +34,30 @@ def cluster_environment(settings: KindClusterSettings) -> dict[str, str]:
     }
 
 
+def preflight_environment(
+    settings: KindClusterSettings, kubernetes_version: KubernetesVersion | None
+) -> dict[str, str]:
+    """What preflight.sh checks the kind on PATH and the Docker host against."""
+    reference = parse_image_reference(settings.node_image)
+    release = KIND_NODE_IMAGES.get(reference.tag or "") if reference else None
+    if reference is None or reference.name not in KIND_NODE_NAMES:
+        release = None
+    elif release is not None and reference.digest not in (None, release.digest):
+        release = None  # another build of that tag: from no release we know
+    needs_1_36 = kubernetes_version is not None and kubernetes_version.at_least(1, 36)
+    return {
+        "IMAGEVOLUME_KIND_FOR_IMAGE": release.kind if release else "",
+        "IMAGEVOLUME_KIND_AT_LEAST": KIND_FOR_KUBERNETES_1_36 if needs_1_36 else "",
+        "IMAGEVOLUME_WORKERS": str(settings.workers),
+        "IMAGEVOLUME_PINNED_KIND": KIND.version,
+        "IMAGEVOLUME_PINNED_IMAGE": KIND_DEFAULT_NODE_IMAGE,
+    }
+
+
 @dataclass(frozen=True)
 class KindClusterArgs:
     settings: KindClusterSettings
+    kubernetes_version: KubernetesVersion | None = None
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -51,7 +79,12 @@ class KindCluster(pulumi.ComponentResource):
             f"{name}-kind",
             create=CREATE.command,
             delete=DELETE.command,
-            environment={**CREATE.environment(), **DELETE.environment(), **cluster_environment(settings)},
+            environment={
+                **CREATE.environment(),
+                **PREFLIGHT.environment(),
+                **DELETE.environment(),
+                **cluster_environment(settings, args.kubernetes_version),
+            },
             stdin=identity.config,
             # Only a trigger change replaces a Command; any other input change
             # (a time-out, a script edit) re-runs create, which adopts the

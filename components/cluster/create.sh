@@ -13,6 +13,8 @@
 #   KIND_EXPERIMENTAL_PROVIDER   the node provider, pinned at evaluation
 #   DOCKER_HOST, DOCKER_CONTEXT  the engine endpoint, when set
 #   IMAGEVOLUME_POLL_SECONDS     pause between API server probes (default 2)
+#   IMAGEVOLUME_PREFLIGHT_SH     preflight.sh's text, run before a create (its
+#                                own values: see there)
 set -eu
 
 name=${IMAGEVOLUME_CLUSTER_NAME:?}
@@ -103,6 +105,7 @@ if kind get clusters 2>/dev/null | grep -Fqx -- "$name"; then
   fi
   echo "imagevolume: kind cluster $name exists and was made from these settings; using it" >&2
 else
+  /bin/sh -c "${IMAGEVOLUME_PREFLIGHT_SH:?}" preflight.sh
   created=yes
   # kind's --wait covers the control plane only and exits 0 when it runs out
   # (kind pkg/cluster/internal/create/actions/waitforready/waitforready.go);
