@@ -53,8 +53,15 @@ if [ "$action" = up ] || [ "$action" = destroy ]; then
     need kind "install it, see https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
     engine=${KIND_EXPERIMENTAL_PROVIDER:-docker}
     need "$engine" "kind runs its nodes as $engine containers; install $engine"
-    "$engine" info >/dev/null 2>&1 \
-      || die "the $engine daemon is not reachable ($engine info fails): start it, e.g. sudo systemctl start $engine"
+    # docker info exits 1 when the daemon is down and when the socket is not
+    # permitted; only its stderr tells them apart (moby client/request.go).
+    if ! engine_error=$("$engine" info 2>&1 >/dev/null); then
+      case "$engine_error" in
+        *"permission denied"*)
+          die "no permission to use the $engine daemon ($engine info: permission denied): add your user to the $engine group (sudo usermod -aG $engine \$USER), log in again, and run make $action again" ;;
+        *) die "the $engine daemon is not reachable ($engine info fails): start it, e.g. sudo systemctl start $engine" ;;
+      esac
+    fi
   fi
 fi
 

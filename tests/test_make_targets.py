@@ -256,6 +256,18 @@ def test_docker_daemon_down_stops_up(cli: FakeCli, checkout: Path) -> None:
     assert cli.calls("pulumi") == []
 
 
+@pytest.mark.parametrize("action", ["up", "destroy"])
+def test_no_permission_on_the_docker_socket_is_told_apart_from_a_daemon_down(
+    cli: FakeCli, checkout: Path, action: str
+) -> None:
+    result = make(cli, checkout, action, FAKE_DOCKER_DENIED="1")
+    assert result.returncode == 1
+    assert f"make {action}: no permission to use the docker daemon" in result.stderr
+    assert "sudo usermod -aG docker $USER" in result.stderr
+    assert "not reachable" not in result.stderr
+    assert cli.calls("pulumi") == []
+
+
 def test_preview_needs_only_pulumi(cli: FakeCli, checkout: Path) -> None:
     for program in ("kind", "kubectl", "docker"):
         cli.remove(program)
