@@ -1,5 +1,5 @@
 # make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
-# make up / preview / destroy / outputs: the Pulumi workflow on a local state backend (.pulumi/).
+# make up / preview / destroy / outputs / kubeconfig: the Pulumi workflow on a local state backend (.pulumi/).
 # make tools: the pinned kind, kubectl and pulumi in .tools/bin (those targets fetch them too).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,7 +12,7 @@ STACK ?= dev
 TOOLS_BIN := $(CURDIR)/.tools/bin
 TOOLS_PATH := PATH="$(TOOLS_BIN):$$PATH"
 
-.PHONY: test lint typecheck unit tools up preview destroy outputs bench clean
+.PHONY: test lint typecheck unit tools up preview destroy outputs kubeconfig bench clean
 
 # `python3 -m venv` needs the venv module and ensurepip, which Debian and
 # Ubuntu ship apart (python3-venv). A venv that failed half-way is removed.
@@ -52,7 +52,7 @@ test: lint typecheck unit
 tools:
 	$(PYTHON) scripts/tools.py install
 
-up preview destroy outputs: tools $(VENV)/.installed
+up preview destroy outputs kubeconfig: tools $(VENV)/.installed
 	$(TOOLS_PATH) STACK=$(STACK) scripts/pulumi-stack.sh $@
 
 bench: $(VENV)/.dev-installed

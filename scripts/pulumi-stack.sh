@@ -20,7 +20,7 @@
 # PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER still saves the salt back into the
 # tracked file.)
 set -euo pipefail
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|kubeconfig}
 stack=${STACK:-dev}
 cd "$(dirname "$0")/.."
 
@@ -31,8 +31,8 @@ die() {
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
 
 case "$action" in
-  up | preview | destroy | outputs) ;;
-  *) die "unknown action $action (up, preview, destroy, outputs)" ;;
+  up | preview | destroy | outputs | kubeconfig) ;;
+  *) die "unknown action $action (up, preview, destroy, outputs, kubeconfig)" ;;
 esac
 
 need pulumi "install the Pulumi CLI, see https://www.pulumi.com/docs/install/"
@@ -88,11 +88,28 @@ else
   die "pulumi stack select $stack failed (its error is above)"
 fi
 
-if [ "$action" = outputs ]; then
+if [ "$action" = outputs ] || [ "$action" = kubeconfig ]; then
   if [ "$exists" = false ]; then
     hint="make"
     [ "$stack" = dev ] || hint="STACK=$stack make"
     die "there is no stack $stack yet: run $hint up first"
+  fi
+  if [ "$action" = kubeconfig ]; then
+    # The stack's kubeconfig (a secret output) in a file only its owner can
+    # read, for kubectl; stdout is the export line alone, so
+    # eval "$(make -s kubeconfig)" works.
+    target=$PWD/.pulumi/kubeconfig-$stack
+    (
+      umask 077
+      pulumi stack output kubeconfig --stack "$stack" --show-secrets >"$target.tmp"
+    ) || {
+      rm -f "$target.tmp"
+      die "stack $stack has no kubeconfig output (its error is above): run make up"
+    }
+    mv "$target.tmp" "$target"
+    echo "make kubeconfig: wrote $target (mode 0600); to use it:" >&2
+    printf 'export KUBECONFIG=%q\n' "$target"
+    exit 0
   fi
   read -r -d '' -a extra_args <<<"${PULUMI_ARGS:-}" || true
   exec pulumi stack output --stack "$stack" --json ${extra_args[@]+"${extra_args[@]}"}

@@ -331,3 +331,35 @@ def test_up_leaves_a_cluster_that_is_there_or_only_stopped(cli: FakeCli, checkou
 def test_a_first_up_replaces_nothing(cli: FakeCli, checkout: Path) -> None:
     assert make(cli, checkout, "up").returncode == 0
     assert replace_targets(cli) == []
+
+
+def test_kubeconfig_writes_a_private_file_and_prints_the_export_line(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    (cli.state / "pulumi-outputs.json").write_text(
+        # pulumi-command trims the trailing newline of stdout (the output's value)
+        json.dumps({"dev": {"kubeconfig": "apiVersion: v1\nkind: Config", "__secret__": ["kubeconfig"]}})
+    )
+    result = make(cli, checkout, "kubeconfig")
+    assert result.returncode == 0, result.stderr
+    target = checkout / ".pulumi" / "kubeconfig-dev"
+    assert result.stdout == f"export KUBECONFIG={target}\n"
+    assert target.read_text() == "apiVersion: v1\nkind: Config\n"  # the secret, shown on purpose
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    output = cli.calls("pulumi")[-1]
+    assert output[:3] == ["stack", "output", "kubeconfig"] and "--show-secrets" in output
+
+
+def test_kubeconfig_without_a_stack_says_so(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "kubeconfig")
+    assert result.returncode == 1
+    assert "there is no stack dev yet: run make up first" in result.stderr
+    assert not (checkout / ".pulumi" / "kubeconfig-dev").exists()
+
+
+def test_kubeconfig_of_a_stack_without_one_leaves_no_file(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    result = make(cli, checkout, "kubeconfig")
+    assert result.returncode == 1
+    assert "current stack does not have output property 'kubeconfig'" in result.stderr
+    assert "stack dev has no kubeconfig output" in result.stderr
+    assert not list((checkout / ".pulumi").glob("kubeconfig-dev*"))

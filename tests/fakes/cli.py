@@ -31,7 +31,7 @@ FAKE_PROGRAMS = ("kind", "kubectl", "docker", "pulumi", "sleep", "date")
 # What the scripts may use from the host besides the fakes.
 HOST_TOOLS = (
     *("sh", "bash", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo"),
-    *("sed", "tr", "od", "mkdir", "dirname", "wc"),
+    *("sed", "tr", "od", "mkdir", "dirname", "wc", "mv"),
 )
 
 
