@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pulumi
@@ -37,6 +38,8 @@ def deploy(settings: Settings) -> dict[str, Any]:
             create_namespace=kind_mode,
         ),
     )
+    if isinstance(cluster_settings, KindClusterSettings):
+        warn_when_the_cluster_is_gone(cluster, pod)
     checks = VolumeCheck(
         "verify",
         VolumeCheckArgs(
@@ -58,3 +61,22 @@ def deploy(settings: Settings) -> dict[str, Any]:
         "verification": checks.verification,
         "readOnly": checks.read_only,
     }
+
+
+def warn_when_the_cluster_is_gone(cluster: KindCluster, pod: ImageVolumePod) -> None:
+    """Say so, with the one command that repairs it, when the cluster this
+    stack's state holds is gone: the engine cannot see it (no read), and a
+    plain `pulumi up` would change nothing while the pod is gone too."""
+
+    def warn(values: list[str]) -> None:
+        presence, *urns = values
+        if presence != "absent":
+            return
+        replace = " ".join(f"--replace {shlex.quote(urn)}" for urn in urns)
+        pulumi.log.warn(
+            f"kind cluster {cluster.cluster_name} is gone (kind get clusters does not list it), but this "
+            "stack's state still holds it and its pod, and Pulumi cannot see that by itself. Recreate "
+            f"them with `make up`, or: pulumi up {replace}"
+        )
+
+    pulumi.Output.all(cluster.presence, cluster.command_urn, *pod.cluster_object_urns).apply(warn)

@@ -1382,7 +1382,7 @@ class _EngineMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         run = self.engine._run
         preview = bool(run and run.preview)
-        return self.engine.hooks.invoke(args.token, reveal(dict(args.args)), preview), None
+        return self.engine.hooks.invoke(args.token, reveal(dict(args.args)), preview), []
 
 
 class _EngineMonitor(RecordingMonitor):

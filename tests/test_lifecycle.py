@@ -271,3 +271,46 @@ def test_healing_a_stack_with_its_own_namespace(cli: FakeCli) -> None:
     assert healed.error is None, healed.error
     assert "namespace" in {label(s.name) for s in healed.steps if s.op == "replace"}
     assert stack.up().changes() == []
+
+
+def gone_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "is gone" in r.getMessage()]
+
+
+def test_a_plain_up_says_the_cluster_is_gone_and_the_one_command_that_repairs_it(
+    cli: FakeCli, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = Stack(cli)
+    assert stack.up().error is None
+    assert gone_warnings(caplog) == []  # the first up: created, then probed
+    cli.delete_cluster("imagevolume-dev")
+    assert stack.preview().changes() == []
+    assert stack.up().changes() == []
+    warnings = gone_warnings(caplog)
+    assert len(warnings) == 2  # the preview and the up
+    assert "kind cluster imagevolume-dev is gone" in warnings[-1]
+    fix = warnings[-1].split("or: ", 1)[1]
+    assert fix == "pulumi up " + " ".join(f"--replace '{urn}'" for urn in HEALING_URNS)
+    # That command converges.
+    assert stack.up_replacing(HEALING_URNS).error is None
+    caplog.clear()
+    assert stack.up().changes() == [] and gone_warnings(caplog) == []
+
+
+def test_a_preview_without_docker_works_and_changes_nothing(
+    cli: FakeCli, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack = Stack(cli)
+    assert stack.up().error is None
+    cli.extra_env["FAKE_DOCKER_DOWN"] = "1"
+    preview = stack.preview()
+    assert preview.error is None and preview.changes() == []
+    assert gone_warnings(caplog) == []  # the probe said "unknown", not "absent"
+
+
+def test_a_stopped_cluster_is_not_called_gone(cli: FakeCli, caplog: pytest.LogCaptureFixture) -> None:
+    stack = Stack(cli)
+    assert stack.up().error is None
+    cli.stop_cluster("imagevolume-dev")
+    assert stack.preview().changes() == []
+    assert gone_warnings(caplog) == []

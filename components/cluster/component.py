@@ -17,6 +17,7 @@ from components.versions import KIND, KIND_DEFAULT_NODE_IMAGE, KIND_FOR_KUBERNET
 CREATE = beside(__file__, "create.sh")
 PREFLIGHT = beside(__file__, "preflight.sh")
 DELETE = beside(__file__, "delete.sh")
+PRESENT = beside(__file__, "present.sh")
 
 
 def cluster_environment(
@@ -70,6 +71,8 @@ class KindCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     cluster_name: str
     cluster_identifier: str
+    presence: pulumi.Output[str]  # present, absent or unknown (present.sh)
+    command_urn: pulumi.Output[str]
 
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:KindCluster", name, None, opts)
@@ -102,6 +105,19 @@ class KindCluster(pulumi.ComponentResource):
                 additional_secret_outputs=["stdout"],
             ),
         )
+        # local.Command has no read: nothing tells the engine that the cluster
+        # was deleted behind its back. This probe, an invoke, runs at every
+        # preview and up after the command, changes no resource, and only informs.
+        self.presence = local.run_output(
+            command=PRESENT.command,
+            environment={
+                **PRESENT.environment(),
+                **identity.engine.environment(),
+                "IMAGEVOLUME_CLUSTER_NAME": settings.name,
+            },
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[command]),
+        ).stdout
+        self.command_urn = command.urn
         self.cluster_name = settings.name
         self.cluster_identifier = identity.cluster_identifier
         self.kubeconfig = pulumi.Output.secret(command.stdout)

@@ -47,6 +47,7 @@ class ImageVolumePod(pulumi.ComponentResource):
 
     uid: pulumi.Output[str]
     ready: local.Command
+    cluster_object_urns: list[pulumi.Output[str]]
     pod_name: pulumi.Output[str]
     target: PodTarget
 
@@ -107,4 +108,7 @@ class ImageVolumePod(pulumi.ComponentResource):
             parent=self,
         )
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
+        # What the engine believes is in the cluster: replaced with it when
+        # it is recreated behind Pulumi's back (README: healing).
+        self.cluster_object_urns = [pod.urn, *(namespace.urn for namespace in depends_on)]
         self.register_outputs({"uid": self.uid, "podName": self.pod_name})
