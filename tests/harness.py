@@ -153,6 +153,8 @@ class ProgramMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = reveal(dict(args.inputs))
+        if args.typ == "pulumi:index:Stash":
+            outputs["output"] = self.stashed(args.name, outputs["input"])
         if args.typ == "command:local:Command" and not self.preview:
             if self.cli is None:
                 raise CommandFailedError("no fake CLI given for a command")
@@ -167,6 +169,19 @@ class ProgramMocks(pulumi.runtime.Mocks):
         # A resource about to be created has no id in a preview: the SDK reads ""
         # as unknown, and an invoke that depends on it does not run.
         return ("" if self.preview else f"{args.name}-id"), outputs
+
+    def stashed(self, name: str, value: Any) -> Any:
+        """A Stash keeps the first value it was given (pulumi builtins). The runs
+        of one FakeCli stand for one stack state: its stashes live beside the
+        fake world, as they would in the state."""
+        if self.cli is None:
+            return value
+        path = self.cli.state / "pulumi-stash.json"
+        stash = json.loads(path.read_text()) if path.exists() else {}
+        if name not in stash and not self.preview:
+            stash[name] = value
+            path.write_text(json.dumps(stash))
+        return stash.get(name, value)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         # An invoke runs in preview and update alike (pulumi-command local.run).
@@ -196,7 +211,12 @@ class ProgramRun:
                 return [neutral(v) for v in value]
             return value
 
-        return {r.urn: neutral(reveal(r.inputs)) for r in self.registrations}
+        # A Stash registered with ignore_changes=["input"] (the owner record)
+        # diffs as unchanged whatever input a run mints.
+        return {
+            r.urn: {} if r.type == "pulumi:index:Stash" else neutral(reveal(r.inputs))
+            for r in self.registrations
+        }
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]

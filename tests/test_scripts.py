@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from components.checks.component import (
 )
 from components.cluster.component import CREATE, DELETE, PREFLIGHT, cluster_environment
 from components.cluster.kind_config import render_kind_config
+from components.cluster.owner import OWNER_FILE, new_owner_record
 from components.kubectl import PodTarget
 from components.pod.component import READY, ready_environment
 from components.pod.pod_spec import CONTAINER_NAME, pod_manifest
@@ -44,15 +46,27 @@ def run(
     return result.returncode, result.stdout, result.stderr
 
 
+# This stack state's owner record, and another state's (another checkout).
+OWNER = new_owner_record("imagevolume", "dev")
+OTHER_OWNER = new_owner_record("imagevolume", "dev")
+
+
+def owned_by(owner: str) -> dict[str, str]:
+    return {"IMAGEVOLUME_OWNER": owner, "IMAGEVOLUME_OWNER_FILE": OWNER_FILE}
+
+
 def create(
-    cli: FakeCli, cluster: KindClusterSettings = CLUSTER, version: KubernetesVersion | None = None
+    cli: FakeCli,
+    cluster: KindClusterSettings = CLUSTER,
+    version: KubernetesVersion | None = None,
+    owner: str = OWNER,
 ) -> tuple[int, str, str]:
-    environment = {**PREFLIGHT.environment(), **cluster_environment(cluster, version)}
+    environment = {**PREFLIGHT.environment(), **cluster_environment(cluster, version), **owned_by(owner)}
     return run(cli, CREATE, environment, stdin=render_kind_config(cluster))
 
 
-def delete(cli: FakeCli, cluster: KindClusterSettings = CLUSTER) -> tuple[int, str]:
-    code, _, stderr = run(cli, DELETE, cluster_environment(cluster))
+def delete(cli: FakeCli, cluster: KindClusterSettings = CLUSTER, owner: str = OWNER) -> tuple[int, str]:
+    code, _, stderr = run(cli, DELETE, {**cluster_environment(cluster), **owned_by(owner)})
     return code, stderr
 
 
@@ -104,7 +118,7 @@ def test_users_kubeconfig_is_never_touched(cli: FakeCli) -> None:
 def test_delete_of_a_cluster_that_is_gone_succeeds(cli: FakeCli) -> None:
     code, stderr = delete(cli)
     assert code == 0, stderr
-    assert 'Deleting cluster "imagevolume-dev"' in stderr
+    assert "kind cluster imagevolume-dev is already gone" in stderr
 
 
 def test_create_adopts_a_cluster_it_made_from_the_same_settings(cli: FakeCli) -> None:
@@ -403,12 +417,11 @@ def test_a_create_that_left_its_nodes_is_cleaned_up(cli: FakeCli) -> None:
 def test_the_delete_reaches_the_engine_the_create_used(cli: FakeCli) -> None:
     """The values recorded at create travel with delete, whatever the shell
     running `pulumi destroy` has set."""
-    podman = parse_settings({}, "dev", environ={"KIND_EXPERIMENTAL_PROVIDER": "podman"}).cluster
-    assert isinstance(podman, KindClusterSettings)
-    cli.install("podman")
-    assert create(cli, podman)[0] == 0
-    assert cli.clusters(provider="podman") == [CLUSTER.name]
-    code, stderr = delete(cli, podman)
+    elsewhere = parse_settings({}, "dev", environ={"DOCKER_HOST": "unix:///run/other.sock"}).cluster
+    assert isinstance(elsewhere, KindClusterSettings)
+    assert create(cli, elsewhere)[0] == 0
+    assert cli.clusters(endpoint="default") == []
+    code, stderr = delete(cli, elsewhere)
     assert code == 0, stderr
     assert cli.clusters() == []
 
@@ -431,17 +444,11 @@ def test_read_only_proof_holds_for_an_artifact_mounted_file_by_file(cli: FakeCli
 
 
 def test_read_only_proof_compares_mount_paths_as_the_kernel_prints_them(cli: FakeCli) -> None:
-    settings = parse_settings(
-        {
-            "volumes": json.dumps(
-                [{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": "//volume/"}]
-            )
-        },
-        "dev",
-    )
+    """Settings refuse a non-canonical mount path; the proof holds even so."""
+    volume = replace(DEV.pod.volumes[0], mount_path="//volume/")
     code, kubeconfig, _ = create(cli)
     assert code == 0
-    cli.add_pod(pod_manifest(settings.pod))
+    cli.add_pod(pod_manifest(replace(DEV.pod, volumes=(volume,))))
     code, stdout, stderr = read_only(cli, "//volume/", kubeconfig)
     assert code == 0, stderr
     assert stdout.splitlines()[1].startswith("mount options: ro,")

@@ -8,6 +8,7 @@ import pulumi
 from pulumi_command import local
 
 from components.cluster.identity import cluster_identity
+from components.cluster.owner import OWNER_FILE, new_owner_record
 from components.settings.grammar import KubernetesVersion, parse_image_reference
 from components.settings.model import KindClusterSettings
 from components.settings.rules import KIND_NODE_NAMES
@@ -78,6 +79,13 @@ class KindCluster(pulumi.ComponentResource):
         super().__init__("imagevolume:index:KindCluster", name, None, opts)
         settings = args.settings
         identity = cluster_identity(settings)
+        owner = pulumi.Stash(
+            f"{name}-owner",
+            input=new_owner_record(pulumi.get_project(), pulumi.get_stack()),
+            # The first record is the owner for good; a new one each run would
+            # only show as a change.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["input"]),
+        )
         command = local.Command(
             f"{name}-kind",
             create=CREATE.command,
@@ -87,6 +95,8 @@ class KindCluster(pulumi.ComponentResource):
                 **PREFLIGHT.environment(),
                 **DELETE.environment(),
                 **cluster_environment(settings, args.kubernetes_version),
+                "IMAGEVOLUME_OWNER": owner.output.apply(str),
+                "IMAGEVOLUME_OWNER_FILE": OWNER_FILE,
             },
             stdin=identity.config,
             # Only a trigger change replaces a Command; any other input change

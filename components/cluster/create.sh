@@ -7,6 +7,8 @@
 #   IMAGEVOLUME_CLUSTER_NAME     kind cluster name
 #   IMAGEVOLUME_NODE_IMAGE       kind node image
 #   IMAGEVOLUME_FINGERPRINT      the cluster's identity, recorded in the cluster
+#   IMAGEVOLUME_OWNER            this stack state's owner record (cluster/owner.py)
+#   IMAGEVOLUME_OWNER_FILE       where the record lives in the control-plane node
 #   IMAGEVOLUME_READY_TIMEOUT    seconds for the whole readiness wait (kind's
 #                                --wait, then every node; or an adopted
 #                                cluster's API server to answer)
@@ -22,7 +24,11 @@ image=${IMAGEVOLUME_NODE_IMAGE:?}
 fingerprint=${IMAGEVOLUME_FINGERPRINT:?}
 budget=${IMAGEVOLUME_READY_TIMEOUT:?}
 engine=${KIND_EXPERIMENTAL_PROVIDER:?}
+owner=${IMAGEVOLUME_OWNER:?}
+owner_file=${IMAGEVOLUME_OWNER_FILE:?}
 poll=${IMAGEVOLUME_POLL_SECONDS:-2}
+# kind names the first node container <cluster>-control-plane (kind common/namer.go).
+node=$name-control-plane
 mark=imagevolume-cluster
 
 fail() {
@@ -60,6 +66,18 @@ seconds_left() {
   echo "$left"
 }
 
+# The owner record: written into the control-plane node, read back with
+# `cp`, which works on a stopped container too (moby daemon/archive.go).
+printf '%s' "$owner" >"$work/ours"
+owner_id() { sed -n 's/^id=//p' "$1"; }
+describe_owner() {
+  awk '{ key = substr($0, 1, index($0, "=") - 1); value[key] = substr($0, index($0, "=") + 1) }
+    END { printf "stack %s of project %s in %s on %s, created %s", value["stack"], value["project"],
+      value["checkout"], value["host"], value["created"] }' "$1"
+}
+read_owner() { "$engine" cp "$node:$owner_file" "$work/theirs" >/dev/null 2>&1; }
+stamp() { "$engine" exec -i "$node" tee "$owner_file" <"$work/ours" >/dev/null; }
+
 created=no
 discard() {
   # kind removes the nodes of most failed creates, but not when it was killed
@@ -78,6 +96,13 @@ unreachable() {
 }
 
 if kind get clusters 2>/dev/null | grep -Fqx -- "$name"; then
+  marked=no
+  if read_owner; then
+    if [ "$(owner_id "$work/theirs")" != "$(owner_id "$work/ours")" ]; then
+      fail "kind cluster $name belongs to another stack state: $(describe_owner "$work/theirs"). It was left untouched. Give this stack its own cluster (pulumi config set imagevolume:clusterName NAME), or destroy that stack first"
+    fi
+    marked=yes
+  fi
   # kind lists stopped clusters too; after a Docker restart the nodes come
   # back on their own and the API server needs a while: wait for it within
   # the budget, and never call an unreachable cluster foreign.
@@ -103,6 +128,11 @@ if kind get clusters 2>/dev/null | grep -Fqx -- "$name"; then
   if [ "$found" != "$fingerprint" ]; then
     fail "kind cluster $name exists but was made from other settings or on another engine; it was left untouched. Pick another name (pulumi config set imagevolume:clusterName NAME) or delete it (kind delete cluster --name $name) and run again"
   fi
+  if [ "$marked" = no ]; then
+    # Made from these settings before clusters carried an owner: this state's.
+    stamp || fail "could not record this stack as the owner of kind cluster $name"
+    echo "imagevolume: notice: kind cluster $name was made from these settings before clusters carried an owner record; it now belongs to this stack state" >&2
+  fi
   echo "imagevolume: kind cluster $name exists and was made from these settings; using it" >&2
 else
   /bin/sh -c "${IMAGEVOLUME_PREFLIGHT_SH:?}" preflight.sh
@@ -113,6 +143,8 @@ else
   kind create cluster --name "$name" --image "$image" --config - --wait "${budget}s" \
     --kubeconfig "$kubeconfig" >&2 ||
     discard "kind create cluster failed (its output is above)"
+  # At once, so that a later run can tell this state's cluster from any other.
+  stamp || discard "could not record this stack as the owner of kind cluster $name"
 fi
 
 if ! kc wait --for=condition=Ready nodes --all --timeout="$(seconds_left)s" >&2 2>"$work/wait"; then
