@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import pulumi
 import pytest
 import yaml
 from harness import FakeCli, run_program, write_kubeconfig
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.settings import default_checks, default_cluster_name, parse_settings
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
-from components.settings.problems import SettingsError
+from components.settings.problems import SettingsError, show_key
 
 ARTIFACT = "quay.io/crio/artifact:v1"
 
@@ -63,18 +67,30 @@ def test_values_are_parsed_from_the_cli_wire_form() -> None:
     assert settings.checks == (Check(("cat", "/volume/file")),)
 
 
+def short_hash(stack: str) -> str:
+    return hashlib.sha256(stack.encode()).hexdigest()[:6]
+
+
 @pytest.mark.parametrize(
     ("stack", "expected"),
     [
         ("dev", "imagevolume-dev"),
-        ("Team_B.prod", "imagevolume-team-b-prod"),
-        ("x" * 80, "imagevolume-" + "x" * 37),
+        ("Team_B.prod", f"imagevolume-team-b-prod-{short_hash('Team_B.prod')}"),
+        ("x" * 80, "imagevolume-" + "x" * 30 + f"-{short_hash('x' * 80)}"),
     ],
 )
 def test_default_cluster_name_is_per_stack_and_valid(stack: str, expected: str) -> None:
     assert default_cluster_name(stack) == expected
     cluster = parse_settings({}, stack).cluster
     assert isinstance(cluster, KindClusterSettings) and cluster.name == expected
+
+
+def test_stack_names_that_fold_alike_get_their_own_clusters() -> None:
+    """dev, Dev, dev_ and long names sharing a prefix must not share a cluster."""
+    stacks = ["dev", "Dev", "dev_", "DEV", "d-e-v", "x" * 60 + "a", "x" * 60 + "b"]
+    names = [default_cluster_name(stack) for stack in stacks]
+    assert len(set(names)) == len(names)
+    assert all(len(name) <= 49 for name in names)
 
 
 def test_pull_policy_defaults_like_kubernetes() -> None:
@@ -177,51 +193,51 @@ def test_a_secret_context_is_not_shown_back(tmp_path: Path) -> None:
 
 
 # Each row: a bad config, and the key (under imagevolume:) its problem must name.
-BAD_CONFIGS: list[tuple[dict[str, str], str]] = [
-    ({"clusterMode": "kinds"}, "clusterMode"),
-    ({"clusterMode": "Kind"}, "clusterMode"),
-    ({"clusterName": "Bad_Name"}, "clusterName"),
-    ({"clusterName": "-leading-dash"}, "clusterName"),
-    ({"clusterName": "a" * 50}, "clusterName"),
-    ({"clusterName": "name;rm -rf /"}, "clusterName"),
-    ({"clusterName": ""}, "clusterName"),
-    ({"nodeImage": "not an image"}, "nodeImage"),
-    ({"nodeImage": "UPPER/case:v1"}, "nodeImage"),
-    ({"nodeImage": "kindest/node:v1.35.0@sha256:short"}, "nodeImage"),
-    ({"nodeImage": "$(curl evil)"}, "nodeImage"),
-    ({"nodeImage": "ghcr.io/carlory/kindnode-crio:latest"}, "kubernetesVersion"),
-    ({"runtime": "docker"}, "runtime"),
-    ({"runtime": "CRI-O"}, "runtime"),
-    ({"workers": "-1"}, "workers"),
-    ({"workers": "1.5"}, "workers"),
-    ({"workers": "eleven"}, "workers"),
-    ({"workers": "11"}, "workers"),
-    ({"kubernetesVersion": "1.31.x"}, "kubernetesVersion"),
-    ({"kubernetesVersion": "latest"}, "kubernetesVersion"),
-    ({"featureGates": "ImageVolume=true"}, "featureGates"),
-    ({"featureGates": '["ImageVolume"]'}, "featureGates"),
-    ({"featureGates": '{"ImageVolume": "yes"}'}, "featureGates.ImageVolume"),
-    ({"featureGates": '{"image-volume": true}'}, "featureGates.image-volume"),
-    ({"podName": "Pod"}, "podName"),
-    ({"podName": "pod name"}, "podName"),
-    ({"namespace": "kube_system"}, "namespace"),
-    ({"namespace": "a" * 64}, "namespace"),
-    ({"podImage": "echoserver:2.3 "}, "podImage"),
-    ({"podImage": "registry.k8s.io/e2e-test-images/echoserver:"}, "podImage"),
-    ({"volumes": "[]"}, "volumes"),
-    ({"volumes": "{}"}, "volumes"),
-    ({"volumes": "not json"}, "volumes"),
-    ({"volumes": '["volume"]'}, "volumes[0]"),
-    ({"volumes": volumes(volume(name="Volume"))}, "volumes[0].name"),
-    ({"volumes": volumes({"reference": ARTIFACT, "mountPath": "/v"})}, "volumes[0].name"),
-    ({"volumes": volumes(volume(reference="quay.io/crio/artifact:v1 ; ls"))}, "volumes[0].reference"),
-    ({"volumes": volumes(volume(reference=None))}, "volumes[0].reference"),
-    ({"volumes": volumes(volume(pullPolicy="always"))}, "volumes[0].pullPolicy"),
-    ({"volumes": volumes(volume(pullPolicy="IfNotExists"))}, "volumes[0].pullPolicy"),
-    ({"volumes": volumes(volume(mountPath="volume"))}, "volumes[0].mountPath"),
-    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath"),
-    ({"volumes": volumes(volume(mountPath="/a/../etc"))}, "volumes[0].mountPath"),
-    ({"volumes": volumes(volume(mountPath=7))}, "volumes[0].mountPath"),
+BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
+    ({"clusterMode": "kinds"}, "clusterMode", ""),
+    ({"clusterMode": "Kind"}, "clusterMode", ""),
+    ({"clusterName": "Bad_Name"}, "clusterName", ""),
+    ({"clusterName": "-leading-dash"}, "clusterName", ""),
+    ({"clusterName": "a" * 50}, "clusterName", ""),
+    ({"clusterName": "name;rm -rf /"}, "clusterName", ""),
+    ({"clusterName": ""}, "clusterName", ""),
+    ({"nodeImage": "not an image"}, "nodeImage", ""),
+    ({"nodeImage": "UPPER/case:v1"}, "nodeImage", ""),
+    ({"nodeImage": "kindest/node:v1.35.0@sha256:short"}, "nodeImage", ""),
+    ({"nodeImage": "$(curl evil)"}, "nodeImage", ""),
+    ({"nodeImage": "ghcr.io/carlory/kindnode-crio:latest"}, "kubernetesVersion", ""),
+    ({"runtime": "docker"}, "runtime", ""),
+    ({"runtime": "CRI-O"}, "runtime", ""),
+    ({"workers": "-1"}, "workers", ""),
+    ({"workers": "1.5"}, "workers", ""),
+    ({"workers": "eleven"}, "workers", ""),
+    ({"workers": "11"}, "workers", ""),
+    ({"kubernetesVersion": "1.31.x"}, "kubernetesVersion", ""),
+    ({"kubernetesVersion": "latest"}, "kubernetesVersion", ""),
+    ({"featureGates": "ImageVolume=true"}, "featureGates", ""),
+    ({"featureGates": '["ImageVolume"]'}, "featureGates", ""),
+    ({"featureGates": '{"ImageVolume": "yes"}'}, "featureGates.ImageVolume", ""),
+    ({"featureGates": '{"image-volume": true}'}, "featureGates.image-volume", ""),
+    ({"podName": "Pod"}, "podName", ""),
+    ({"podName": "pod name"}, "podName", ""),
+    ({"namespace": "kube_system"}, "namespace", ""),
+    ({"namespace": "a" * 64}, "namespace", ""),
+    ({"podImage": "echoserver:2.3 "}, "podImage", ""),
+    ({"podImage": "registry.k8s.io/e2e-test-images/echoserver:"}, "podImage", ""),
+    ({"volumes": "[]"}, "volumes", ""),
+    ({"volumes": "{}"}, "volumes", ""),
+    ({"volumes": "not json"}, "volumes", ""),
+    ({"volumes": '["volume"]'}, "volumes[0]", ""),
+    ({"volumes": volumes(volume(name="Volume"))}, "volumes[0].name", ""),
+    ({"volumes": volumes({"reference": ARTIFACT, "mountPath": "/v"})}, "volumes[0].name", ""),
+    ({"volumes": volumes(volume(reference="quay.io/crio/artifact:v1 ; ls"))}, "volumes[0].reference", ""),
+    ({"volumes": volumes(volume(reference=None))}, "volumes[0].reference", ""),
+    ({"volumes": volumes(volume(pullPolicy="always"))}, "volumes[0].pullPolicy", ""),
+    ({"volumes": volumes(volume(pullPolicy="IfNotExists"))}, "volumes[0].pullPolicy", ""),
+    ({"volumes": volumes(volume(mountPath="volume"))}, "volumes[0].mountPath", ""),
+    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath", ""),
+    ({"volumes": volumes(volume(mountPath="/a/../etc"))}, "volumes[0].mountPath", ""),
+    ({"volumes": volumes(volume(mountPath=7))}, "volumes[0].mountPath", ""),
     (
         {
             "volumes": volumes(
@@ -231,56 +247,529 @@ BAD_CONFIGS: list[tuple[dict[str, str], str]] = [
             "runtime": "containerd",
         },
         "volumes[0].subPath",
+        "",
     ),
-    ({"volumes": volumes(volume(subPath="../up"))}, "volumes[0].subPath"),
-    ({"volumes": volumes(volume(subpath="dir"))}, "volumes[0].subpath"),
-    ({"volumes": volumes(volume(), volume(mountPath="/other"))}, "volumes[1].name"),
-    ({"volumes": volumes(volume(), volume(name="other", mountPath="/volume/"))}, "volumes[1].mountPath"),
-    ({"checks": "ls -l /volume"}, "checks"),
-    ({"checks": "[]"}, "checks"),
-    ({"checks": '["ls -l /volume"]'}, "checks[0]"),
-    ({"checks": "[[]]"}, "checks[0]"),
-    ({"checks": '[["ls", 1]]'}, "checks[0]"),
-    ({"checks": '[["", "x"]]'}, "checks[0]"),
-    ({"checks": '[["cat", "/f"], ["cat", "/f"]]'}, "checks[1]"),
-    ({"podReadyTimeout": "5 minutes"}, "podReadyTimeout"),
-    ({"podReadyTimeout": "1s"}, "podReadyTimeout"),
-    ({"clusterReadyTimeout": "2h"}, "clusterReadyTimeout"),
-    ({"clusterReadyTimeout": "300"}, "clusterReadyTimeout"),
-    ({"kubeconfig": "/tmp/kubeconfig"}, "kubeconfig"),
-    ({"context": "kind-dev"}, "context"),
-    ({"clusterMode": "existing"}, "kubeconfig"),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "context"),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x"}, "context"),
-    ({"clusterMode": "existing", "kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig"),
+    ({"volumes": volumes(volume(subPath="../up"))}, "volumes[0].subPath", ""),
+    ({"volumes": volumes(volume(subpath="dir"))}, "volumes[0].subpath", ""),
+    ({"volumes": volumes(volume(), volume(mountPath="/other"))}, "volumes[1].name", ""),
+    ({"volumes": volumes(volume(), volume(name="other", mountPath="/volume/"))}, "volumes[1].mountPath", ""),
+    ({"checks": "ls -l /volume"}, "checks", ""),
+    ({"checks": "[]"}, "checks", ""),
+    ({"checks": '["ls -l /volume"]'}, "checks[0]", ""),
+    ({"checks": "[[]]"}, "checks[0]", ""),
+    ({"checks": '[["ls", 1]]'}, "checks[0]", ""),
+    ({"checks": '[["", "x"]]'}, "checks[0]", ""),
+    ({"checks": '[["cat", "/f"], ["cat", "/f"]]'}, "checks[1]", ""),
+    ({"podReadyTimeout": "5 minutes"}, "podReadyTimeout", ""),
+    ({"podReadyTimeout": "1s"}, "podReadyTimeout", ""),
+    ({"clusterReadyTimeout": "2h"}, "clusterReadyTimeout", ""),
+    ({"clusterReadyTimeout": "300"}, "clusterReadyTimeout", ""),
+    ({"kubeconfig": "/tmp/kubeconfig"}, "kubeconfig", ""),
+    ({"context": "kind-dev"}, "context", ""),
+    ({"clusterMode": "existing"}, "kubeconfig", ""),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "context", ""),
+    (
+        {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x"},
+        "kubeconfig",
+        "a YAML scalar",
+    ),
+    ({"clusterMode": "existing", "kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig", ""),
     (
         {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "nodeImage": "kindest/node:v1.35.0"},
         "nodeImage",
+        "",
     ),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "workers": "2"}, "workers"),
-    ({"podNmae": "pod"}, "podNmae"),
-    ({"nodeimage": "kindest/node:v1.35.0"}, "nodeimage"),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "workers": "2"}, "workers", ""),
+    ({"podNmae": "pod"}, "podNmae", ""),
+    ({"nodeimage": "kindest/node:v1.35.0"}, "nodeimage", ""),
+    # Digests: sha256 with 64 or sha512 with 128 lowercase hex digits, nothing else.
+    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'A' * 64}"}, "nodeImage", "uppercase"),
+    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'a' * 63}"}, "nodeImage", "sha256: and 64"),
+    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'a' * 65}"}, "nodeImage", "sha256: and 64"),
+    ({"podImage": f"busybox@sha512:{'a' * 64}"}, "podImage", "sha512: and 128"),
+    ({"podImage": f"busybox@md5:{'a' * 32}"}, "podImage", "sha256: and 64"),
+    (
+        {"volumes": volumes(volume(reference=f"quay.io/crio/artifact@sha384:{'a' * 96}"))},
+        "volumes[0].reference",
+        "sha512: and 128",
+    ),
+    (
+        {"volumes": volumes(volume(reference=f"quay.io/crio/artifact:v1@SHA256:{'a' * 64}"))},
+        "volumes[0].reference",
+        "uppercase",
+    ),
+    # A gate one or two edits from one the project knows: kubeadm refuses it only
+    # after delete-before-replace removed the working cluster.
+    ({"featureGates": '{"ImageVolumes": true}'}, "featureGates.ImageVolumes", "did you mean ImageVolume?"),
+    ({"featureGates": '{"imageVolume": true}'}, "featureGates.imageVolume", "did you mean ImageVolume?"),
+    ({"featureGates": '{"ImageVolme": true}'}, "featureGates.ImageVolme", "did you mean ImageVolume?"),
+    (
+        {"featureGates": '{"ImageVolume": true, "ImgeVolumes": true}'},
+        "featureGates.ImgeVolumes",
+        "did you mean ImageVolume?",
+    ),
+    ({"featureGates": '{"IMAGEVOLUME": true}'}, "featureGates.IMAGEVOLUME", "did you mean ImageVolume?"),
+    ({"featureGates": '{"IamgeVolume": true}'}, "featureGates.IamgeVolume", "did you mean ImageVolume?"),
+    # Mount paths: canonical, and not where the kernel, the system or kubelet is.
+    (
+        {"volumes": volumes(volume(mountPath="//data/"))},
+        "volumes[0].mountPath",
+        "imagevolume:volumes[0].mountPath' /data\n",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/data/./x"))},
+        "volumes[0].mountPath",
+        "imagevolume:volumes[0].mountPath' /data/x\n",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/data/../x"))},
+        "volumes[0].mountPath",
+        "imagevolume:volumes[0].mountPath' /x\n",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/data/"))},
+        "volumes[0].mountPath",
+        "imagevolume:volumes[0].mountPath' /data\n",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="volume"))},
+        "volumes[0].mountPath",
+        "imagevolume:volumes[0].mountPath' /volume\n",
+    ),
+    ({"volumes": volumes(volume(mountPath=""))}, "volumes[0].mountPath", "absolute"),
+    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath", "the container's root"),
+    ({"volumes": volumes(volume(mountPath="/proc"))}, "volumes[0].mountPath", "the kernel's /proc"),
+    ({"volumes": volumes(volume(mountPath="/proc/self"))}, "volumes[0].mountPath", "the kernel's /proc"),
+    ({"volumes": volumes(volume(mountPath="/sys/fs/cgroup"))}, "volumes[0].mountPath", "the kernel's /sys"),
+    ({"volumes": volumes(volume(mountPath="/dev"))}, "volumes[0].mountPath", "/dev"),
+    ({"volumes": volumes(volume(mountPath="/dev/shm"))}, "volumes[0].mountPath", "/dev"),
+    ({"volumes": volumes(volume(mountPath="/proc/"))}, "volumes[0].mountPath", "the kernel's /proc"),
+    ({"volumes": volumes(volume(mountPath="/etc"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/bin"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/sbin"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/usr"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/usr/bin"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/lib"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/lib64"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/lib32"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/libx32"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/run"))}, "volumes[0].mountPath", "system directory"),
+    ({"volumes": volumes(volume(mountPath="/var/run"))}, "volumes[0].mountPath", "system directory"),
+    (
+        {"volumes": volumes(volume(mountPath="/etc/hosts"))},
+        "volumes[0].mountPath",
+        "kubelet mounts /etc/hosts there",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/etc/hostname"))},
+        "volumes[0].mountPath",
+        "kubelet mounts /etc/hostname there",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/etc/resolv.conf"))},
+        "volumes[0].mountPath",
+        "kubelet mounts /etc/resolv.conf there",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/dev/termination-log"))},
+        "volumes[0].mountPath",
+        "kubelet mounts /dev/termination-log there",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/var/run/secrets/kubernetes.io/serviceaccount"))},
+        "volumes[0].mountPath",
+        "kubelet mounts /var/run/secrets/kubernetes.io/serviceaccount there",
+    ),
+    (
+        {"volumes": volumes(volume(mountPath="/var/run/secrets/kubernetes.io/serviceaccount/x"))},
+        "volumes[0].mountPath",
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+    ),
+    ({"volumes": volumes(volume(mountPath="/" + "a" * 256))}, "volumes[0].mountPath", "255 bytes"),
+    ({"volumes": volumes(volume(mountPath="/" + "\u00e9" * 128))}, "volumes[0].mountPath", "255 bytes"),
+    ({"volumes": volumes(volume(mountPath=("/" + "a" * 200) * 21))}, "volumes[0].mountPath", "4221 bytes"),
+    # Sizes: a string at most 4 KiB; what reaches one command at most 64 KiB.
+    ({"podName": "a" * 5000}, "podName", "5000 bytes"),
+    ({"kubernetesVersion": "1" * 4097}, "kubernetesVersion", "4097 bytes"),
+    ({"volumes": volumes(volume(subPath="d" * 4097))}, "volumes[0].subPath", "4097 bytes"),
+    ({"featureGates": json.dumps({"A" + "b" * 4096: True})}, "featureGates.A" + "b" * 4096, "4097 bytes"),
+    ({"checks": json.dumps([["cat", "/" + "f" * 4096]])}, "checks[0][1]", "4097 bytes"),
+    ({"checks": json.dumps([["echo", *["w" * 4000] * 17]])}, "checks[0]", "68004 bytes"),
+    (
+        {"featureGates": json.dumps({f"Gate{i}" + "x" * 3990: True for i in range(17)})},
+        "featureGates",
+        "bytes",
+    ),
+    # A check's program name: non-blank, no whitespace.
+    ({"checks": '[["ls -l /volume"]]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
+    ({"checks": '[["ls  -l", "/volume"]]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
+    ({"checks": '[["cat\\t", "/f"]]'}, "checks[0]", 'did you mean ["cat", "/f"]?'),
+    ({"checks": '[[" "]]'}, "checks[0]", "blank"),
+    ({"checks": '["ls -l /volume"]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
+    # Control characters: refused everywhere, never printed raw.
+    ({"podName": "pod\x1b[31m"}, "podName", "\\u001b"),
+    ({"podName": "pod\n- imagevolume:forged = 1"}, "podName", "\\n"),
+    ({"namespace": "default\x7f"}, "namespace", "\\u007f"),
+    ({"clusterName": "dev\x85"}, "clusterName", "\\u0085"),
+    ({"kubernetesVersion": "1.31\x00"}, "kubernetesVersion", "\\u0000"),
+    ({"clusterMode": "existing", "kubeconfig": "/tmp/k\x00", "context": "x"}, "kubeconfig", "\\u0000"),
+    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x\x1b"}, "context", "\\u001b"),
+    ({"volumes": volumes(volume(**{"na\x1bme": "x"}))}, "volumes[0].na\x1bme", "volumes[0].na\\u001bme"),
+    ({"volumes": volumes(volume(name="vol\x9b"))}, "volumes[0].name", "\\u009b"),
+    ({"volumes": volumes(volume(mountPath="/data\x01"))}, "volumes[0].mountPath", "\\u0001"),
+    ({"volumes": volumes(volume(reference=ARTIFACT + "\r"))}, "volumes[0].reference", "\\r"),
+    (
+        {"featureGates": '{"Image\\u001bVolume": true}'},
+        "featureGates.Image\x1bVolume",
+        "featureGates.Image\\u001bVolume",
+    ),
+    ({"featureGates": '{"ImageVolume": "true\\n"}'}, "featureGates.ImageVolume", "\\n"),
+    ({"checks": '[["cat", "/volume/dir/file\\u001b[2J"]]'}, "checks[0][1]", "\\u001b"),
+    ({"checks": '[["l\\u0000s"]]'}, "checks[0][0]", "\\u0000"),
+    ({"pod\x1bName": "pod"}, "pod\x1bName", "imagevolume:pod\\u001bName"),
+    ({"podNmae": "pod\u2028- imagevolume:forged"}, "podNmae", "\\u2028"),
+    ({"volumes": "not json\x1b\n- imagevolume:forged"}, "volumes", "\\u001b"),
+    (
+        {"volumes": '[{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": "/\\ud800"}]'},
+        "volumes[0].mountPath",
+        "\\ud800",
+    ),
+    # existing mode: a file that is no kubeconfig is a problem, never a traceback (files below).
+    ({"clusterMode": "existing", "kubeconfig": "KC/binary", "context": "prod"}, "kubeconfig", "UTF-8"),
+    ({"clusterMode": "existing", "kubeconfig": "KC/latin1", "context": "prod"}, "kubeconfig", "UTF-8"),
+    ({"clusterMode": "existing", "kubeconfig": "KC/list", "context": "prod"}, "kubeconfig", "a YAML list"),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/scalar", "context": "prod"},
+        "kubeconfig",
+        "a YAML scalar",
+    ),
+    ({"clusterMode": "existing", "kubeconfig": "KC/empty", "context": "prod"}, "kubeconfig", "empty"),
+    ({"clusterMode": "existing", "kubeconfig": "KC/nul", "context": "prod"}, "kubeconfig", "not YAML"),
+    ({"clusterMode": "existing", "kubeconfig": "KC/pod", "context": "prod"}, "kubeconfig", "kind: Config"),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/contexts-number", "context": "prod"},
+        "kubeconfig",
+        "contexts",
+    ),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/context-string", "context": "prod"},
+        "kubeconfig",
+        "context",
+    ),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/cluster-list", "context": "prod"},
+        "kubeconfig",
+        "cluster",
+    ),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/missing-ca", "context": "prod"},
+        "kubeconfig",
+        "certs/missing.crt",
+    ),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/ca-is-a-folder", "context": "prod"},
+        "kubeconfig",
+        "certs",
+    ),
+    ({"clusterMode": "existing", "kubeconfig": "KC/escape", "context": "other"}, "context", "\\u001b"),
+    ({"clusterMode": "existing", "kubeconfig": "KC/", "context": "prod"}, "kubeconfig", "folder"),
+    ({"clusterMode": "existing", "kubeconfig": "/dev/zero", "context": "prod"}, "kubeconfig", "regular file"),
 ]
 
 
+def _kubeconfig(**changes: object) -> dict[str, object]:
+    document: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://prod.example:6443"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "prod",
+    }
+    document.update(changes)
+    return document
+
+
+# The files the KC/<name> rows name, written into a folder of their own.
+KUBECONFIG_FILES: dict[str, bytes] = {
+    "binary": bytes(range(256)),
+    "latin1": "clusters: []\n# caf\u00e9\n".encode("latin-1"),
+    "list": b"- a\n- b\n",
+    "scalar": b"just text\n",
+    "empty": b"",
+    "nul": b"apiVersion: v1\x00\n",
+    "pod": yaml.safe_dump(_kubeconfig(kind="Pod")).encode(),
+    "contexts-number": yaml.safe_dump(_kubeconfig(contexts=5)).encode(),
+    "context-string": yaml.safe_dump(_kubeconfig(contexts=[{"name": "prod", "context": "c"}])).encode(),
+    "cluster-list": yaml.safe_dump(_kubeconfig(clusters=[{"name": "c", "cluster": ["x"]}])).encode(),
+    "missing-ca": yaml.safe_dump(
+        _kubeconfig(
+            clusters=[
+                {
+                    "name": "c",
+                    "cluster": {"server": "https://p", "certificate-authority": "certs/missing.crt"},
+                }
+            ]
+        )
+    ).encode(),
+    "ca-is-a-folder": yaml.safe_dump(
+        _kubeconfig(
+            clusters=[{"name": "c", "cluster": {"server": "https://p", "certificate-authority": "certs"}}]
+        )
+    ).encode(),
+    "escape": yaml.safe_dump(
+        _kubeconfig(contexts=[{"name": "prod\x1b[2J", "context": {"cluster": "c", "user": "u"}}])
+    ).encode(),
+}
+
+
+def _materialise(config: dict[str, str], folder: Path) -> dict[str, str]:
+    """The config with each KC/<name> value the path of that file in `folder`."""
+    (folder / "certs").mkdir(parents=True, exist_ok=True)
+    for name, content in KUBECONFIG_FILES.items():
+        (folder / name).write_bytes(content)
+    return {
+        k: str(folder / v[3:]) + ("/" if v.endswith("/") else "") if v.startswith("KC/") else v
+        for k, v in config.items()
+    }
+
+
+def _is_report_line(line: str) -> bool:
+    return line.startswith(("stack ", "- imagevolume:", "    fix: pulumi config "))
+
+
 @pytest.mark.parametrize(
-    ("config", "key"), BAD_CONFIGS, ids=[f"{k}-{i}" for i, (_, k) in enumerate(BAD_CONFIGS)]
+    ("config", "key", "says"),
+    BAD_CONFIGS,
+    ids=[f"{json.dumps(k)[1:-1][:40]}-{i}" for i, (_, k, _) in enumerate(BAD_CONFIGS)],
 )
 def test_bad_config_names_the_key_the_value_and_the_fix_and_runs_nothing(
-    cli: FakeCli, config: dict[str, str], key: str
+    cli: FakeCli, tmp_path: Path, config: dict[str, str], key: str, says: str
 ) -> None:
+    config = _materialise(config, tmp_path / "kc")
     with pytest.raises(SettingsError) as raised:
         run_program(config, cli=cli)  # the stack's program, as `pulumi preview`/`up` runs it
     assert cli.calls() == []  # no kind, kubectl or docker call: nothing was created
     keys = [problem.key for problem in raised.value.problems]
     assert key in keys
     message = str(raised.value)
-    assert f"imagevolume:{key} = " in message
+    assert f"imagevolume:{show_key(key)} = " in message
     problem = next(p for p in raised.value.problems if p.key == key)
     assert problem.allowed
     assert problem.fix.startswith("pulumi config ")
     if key in config:  # the value given is shown back
         assert json.dumps(config[key])[:60] in message
+    assert says in str(problem) + "\n"
+    # No value or key can forge a line of the report or reach the terminal raw.
+    assert all(_is_report_line(line) for line in message.splitlines()), message
+    assert all(c == "\n" or c.isprintable() for c in message)
+
+
+GOOD_CONFIGS: list[dict[str, str]] = [
+    {"nodeImage": f"kindest/node:v1.35.0@sha256:{'0' * 64}", "runtime": "containerd"},
+    {"nodeImage": f"kindest/node:v1.35.0@sha512:{'0a' * 64}", "runtime": "containerd"},
+    {"podImage": f"busybox@sha256:{'f' * 64}"},
+    {"featureGates": '{"ImageVolume": true}'},
+    {"featureGates": '{"ImageVolume": true, "RecursiveReadOnlyMounts": true}'},
+    {"featureGates": '{"ImageVolume": true, "InPlacePodVerticalScaling": false}'},
+    {"volumes": volumes(volume(mountPath="/etc/myapp"))},
+    {"volumes": volumes(volume(mountPath="/usr/share/models"))},
+    {"volumes": volumes(volume(mountPath="/var/run/myapp"))},
+    {"volumes": volumes(volume(mountPath="/opt/" + "a" * 255))},
+    {"volumes": volumes(volume(mountPath="/libexec-data"))},
+    {"checks": json.dumps([["sh", "-c", "ls -l /volume"]])},
+    {"checks": json.dumps([["cat", "/" + "f" * 4095]])},
+    {"checks": json.dumps([["echo", *["w" * 4096] * 15]])},
+    {"podName": "p" * 253},
+]
+
+
+@pytest.mark.parametrize("config", GOOD_CONFIGS, ids=[str(i) for i in range(len(GOOD_CONFIGS))])
+def test_what_the_rules_allow_passes(config: dict[str, str]) -> None:
+    parse_settings(config, "dev")
+
+
+def _problem(config: dict[str, str], key: str, secret_keys: tuple[str, ...] = ()) -> str:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(config, "dev", secret_keys=secret_keys)
+    return next(str(p) for p in raised.value.problems if p.key == key)
+
+
+def test_a_mount_path_is_refused_with_its_canonical_form_as_the_fix() -> None:
+    assert _problem({"volumes": volumes(volume(mountPath="//data/"))}, "volumes[0].mountPath") == (
+        'imagevolume:volumes[0].mountPath = "//data/": is not canonical (it has an empty component (//) '
+        "and ends with /); the canonical form is /data\n"
+        "    fix: pulumi config set --path 'imagevolume:volumes[0].mountPath' /data"
+    )
+
+
+def test_a_reserved_mount_path_says_why_and_suggests_a_folder_of_its_own() -> None:
+    assert _problem({"volumes": volumes(volume(mountPath="/etc/hosts"))}, "volumes[0].mountPath") == (
+        'imagevolume:volumes[0].mountPath = "/etc/hosts": is refused: kubelet mounts /etc/hosts there '
+        "(the pod's hosts file); mount an image volume at a folder of its own, such as /volume or "
+        "/etc/myapp\n"
+        "    fix: pulumi config set --path 'imagevolume:volumes[0].mountPath' /volume"
+    )
+
+
+def test_a_gate_near_a_known_one_names_it_and_keeps_the_value() -> None:
+    assert _problem({"featureGates": '{"ImageVolumes": false}'}, "featureGates.ImageVolumes") == (
+        "imagevolume:featureGates.ImageVolumes = false: is not a feature gate this project knows; "
+        "did you mean ImageVolume? (kubeadm refuses an unknown gate only after the working cluster "
+        "was deleted to be replaced)\n"
+        "    fix: pulumi config rm --path imagevolume:featureGates.ImageVolumes && "
+        "pulumi config set --path imagevolume:featureGates.ImageVolume false"
+    )
+
+
+def test_a_check_split_by_the_shell_is_suggested_as_argv() -> None:
+    assert _problem({"checks": '[["ls -l /volume"], ["cat", "/f"]]'}, "checks[0]") == (
+        'imagevolume:checks[0] = ["ls -l /volume"]: its program name (argv[0]) has whitespace: a check '
+        'runs without a shell, one word per list item; did you mean ["ls", "-l", "/volume"]?\n'
+        "    fix: pulumi config set imagevolume:checks "
+        '\'[["ls", "-l", "/volume"], ["cat", "/f"]]\''
+    )
+
+
+def test_an_uppercase_digest_is_suggested_in_lowercase() -> None:
+    reference = f"kindest/node:v1.35.0@sha256:{'AB' * 32}"
+    assert _problem({"nodeImage": reference}, "nodeImage").endswith(
+        f"fix: pulumi config set imagevolume:nodeImage kindest/node:v1.35.0@sha256:{'ab' * 32}"
+    )
+
+
+def test_a_control_character_is_shown_escaped_and_the_fix_drops_it() -> None:
+    assert _problem({"podName": "pod\x1b[31m"}, "podName") == (
+        'imagevolume:podName = "pod\\u001b[31m": must not contain control characters (it has \\u001b); '
+        "C0, DEL and C1 control characters are refused in every setting, name and path\n"
+        "    fix: pulumi config set imagevolume:podName 'pod[31m'"
+    )
+
+
+def test_a_secret_with_control_characters_is_not_shown() -> None:
+    message = _problem({"podImage": "s3cr3t\x1b"}, "podImage", secret_keys=("podImage",))
+    assert "s3cr3t" not in message and "\x1b" not in message and "[secret]" in message
+    message = _problem(
+        {"volumes": volumes(volume(mountPath="//s3cr3t/"))}, "volumes[0].mountPath", ("volumes",)
+    )
+    assert "s3cr3t" not in message and "[secret]" in message
+
+
+def test_a_fix_for_a_key_with_a_control_character_is_quoted_for_the_shell() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"volumes": volumes(volume(**{"x\ny": "1"}))}, "dev")
+    [problem] = [p for p in raised.value.problems if p.key == "volumes[0].x\ny"]
+    assert problem.fix == "pulumi config rm --path $'imagevolume:volumes[0].x\\ny'"
+
+
+def test_existing_mode_names_a_referenced_file_that_is_missing(tmp_path: Path) -> None:
+    document = yaml.safe_load(Path(write_kubeconfig(tmp_path)).read_text())
+    document["users"][0]["user"] = {
+        "client-certificate": "certs/client.crt",
+        "client-key": "certs/client.key",
+    }
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "client.crt").write_bytes(b"CRT")
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(document))
+    config = {"clusterMode": "existing", "kubeconfig": str(tmp_path / "kubeconfig"), "context": "prod"}
+    message = _problem(config, "kubeconfig")
+    assert f"client-key certs/client.key ({tmp_path}/certs/client.key) cannot be read" in message
+    assert "No such file or directory" in message
+
+
+# Any text, control characters, separators and lone surrogates included.
+any_text = st.text(st.characters(codec=None), max_size=12) | st.sampled_from(
+    ["", "ImageVolume", "/volume", "//data/", "/etc/hosts", "ls -l /volume", "\x1b[2J", "\u2028", "\ud800"]
+)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | any_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
+    max_leaves=8,
+)
+volume_like = st.fixed_dictionaries(
+    {"name": st.just("v"), "reference": st.just(ARTIFACT)},
+    optional={"mountPath": any_text, "subPath": any_text, "pullPolicy": any_text, "x": json_value},
+)
+raw_config = st.dictionaries(
+    st.sampled_from(
+        ["podName", "namespace", "podImage", "nodeImage", "clusterName", "kubernetesVersion", "workers"]
+    )
+    | any_text,
+    any_text,
+    max_size=3,
+).flatmap(
+    lambda scalars: st.fixed_dictionaries(
+        {},
+        optional={
+            "featureGates": st.dictionaries(any_text, json_value, max_size=3).map(json.dumps),
+            "volumes": (st.lists(volume_like | json_value, max_size=2) | json_value).map(json.dumps),
+            "checks": st.lists(st.lists(any_text, max_size=3) | json_value, max_size=2).map(json.dumps),
+        },
+    ).map(lambda structured: {**scalars, **structured})
+)
+
+
+@given(raw_config)
+def test_any_config_gives_settings_or_a_clean_report_never_a_traceback(config: dict[str, str]) -> None:
+    try:
+        parse_settings(config, "dev")
+    except SettingsError as error:
+        message = str(error)
+        assert all(_is_report_line(line) for line in message.splitlines()), message
+        assert all(c == "\n" or c.isprintable() for c in message)
+
+
+kubeconfig_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.sampled_from(["Config", "Pod"]) | json_value,
+        "contexts": st.lists(
+            st.fixed_dictionaries(
+                {"name": st.sampled_from(["prod", "other"]) | json_value},
+                optional={
+                    "context": st.fixed_dictionaries({"cluster": st.just("c"), "user": json_value})
+                    | json_value
+                },
+            )
+            | json_value,
+            max_size=2,
+        )
+        | json_value,
+        "clusters": st.lists(
+            st.fixed_dictionaries(
+                {"name": st.just("c")},
+                optional={
+                    "cluster": st.fixed_dictionaries(
+                        {"server": any_text}, optional={"certificate-authority": any_text | json_value}
+                    )
+                    | json_value
+                },
+            )
+            | json_value,
+            max_size=2,
+        )
+        | json_value,
+        "users": json_value,
+    },
+)
+kubeconfig_file = (
+    kubeconfig_like.map(lambda d: yaml.safe_dump(d).encode())
+    | json_value.map(lambda d: yaml.safe_dump(d).encode())
+    | st.binary(max_size=64)
+)
+
+
+@given(kubeconfig_file)
+def test_any_kubeconfig_gives_settings_or_a_clean_report_never_a_traceback(content: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "kubeconfig").write_bytes(content)
+        config = {"clusterMode": "existing", "kubeconfig": f"{folder}/kubeconfig", "context": "prod"}
+        try:
+            parse_settings(config, "prod")
+        except SettingsError as error:
+            message = str(error)
+            assert all(_is_report_line(line) for line in message.splitlines()), message
+            assert all(c == "\n" or c.isprintable() for c in message)
 
 
 def test_every_problem_is_reported_at_once() -> None:

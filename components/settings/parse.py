@@ -11,26 +11,39 @@ stack's config and calls it.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import posixpath
 import re
-from collections.abc import Callable, Collection, Mapping
+import shlex
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components.settings.grammar import (
     KubernetesVersion,
+    control_characters,
+    digest_refusal,
     is_dns1123_label,
     is_dns1123_subdomain,
+    known_gate_typo,
+    mount_path_refusal,
     parse_duration_seconds,
     parse_image_reference,
     parse_kubernetes_version,
+    utf8_size,
 )
-from components.settings.kubeconfig import KubeconfigError, choose_context
+from components.settings.kubeconfig import (
+    KUBECONFIG_MAX_BYTES,
+    REFERENCED_FILE_MAX_BYTES,
+    KubeconfigError,
+    choose_context,
+    parse_kubeconfig,
+    read_file,
+)
 from components.settings.model import (
     DEFAULT_NODE_IMAGE,
     WALKTHROUGH_ARTIFACT,
@@ -42,7 +55,14 @@ from components.settings.model import (
     PodSettings,
     Settings,
 )
-from components.settings.problems import NAMESPACE, Problem, SettingsError, rm_command, set_command
+from components.settings.problems import (
+    NAMESPACE,
+    Problem,
+    SettingsError,
+    escape,
+    rm_command,
+    set_command,
+)
 from components.settings.rules import check_rules
 
 DEFAULT_POD_IMAGE = "registry.k8s.io/e2e-test-images/echoserver:2.3"
@@ -62,6 +82,11 @@ TIMEOUT_MAX_SECONDS = 3600
 DEFAULT_TIMEOUT = "5m"
 CHECKS_MAX = 50
 VOLUMES_MAX = 20
+# Each string in stack config (values, names, list items, map keys), in UTF-8.
+STRING_MAX_BYTES = 4096
+# What reaches one command: a check's argv, the kind cluster's settings. A
+# Command's environment and an exec's argv stay far below the kernel's limits.
+COMMAND_MAX_BYTES = 65536
 
 KIND_ONLY_KEYS = (
     "clusterName",
@@ -85,7 +110,13 @@ KNOWN_KEYS = (
     "podReadyTimeout",
 )
 VOLUME_KEYS = ("name", "reference", "pullPolicy", "mountPath", "subPath")
+JSON_KEYS = ("featureGates", "volumes", "checks")  # lists and maps, JSON-encoded by the CLI
+# What reaches the kind create command (its environment and the config on stdin).
+CLUSTER_COMMAND_KEYS = (*KIND_ONLY_KEYS, "kubernetesVersion")
 INVALID = object()  # a value already reported as a Problem
+
+# A refusal with details: (what is allowed, a value to suggest or None).
+Explain = Callable[[str], tuple[str, str | None] | None]
 
 
 def default_volume(runtime: str | None) -> dict[str, str]:
@@ -115,7 +146,18 @@ class _Reader:
         return re.split(r"[.\[]", key, maxsplit=1)[0] in self.secret_keys
 
     def problem(self, key: str, value: object, allowed: str, fix: str) -> None:
+        """Record a problem; one per key, the first found (a key with control
+        characters is not also reported as, say, not a DNS label)."""
+        if any(p.key == key for p in self.problems):
+            return
         self.problems.append(Problem(key, value, allowed, fix, secret=self.is_secret(key)))
+
+    def set_fix(self, key: str, value: str) -> str:
+        """The command that sets `value`, derived from what the user gave:
+        for a secret key, a placeholder (the value is never shown back)."""
+        if self.is_secret(key):
+            return f"{set_command(key, 'VALUE')} --secret"
+        return set_command(key, value)
 
     def string(
         self,
@@ -124,12 +166,20 @@ class _Reader:
         valid: Callable[[str], bool],
         allowed: str,
         example: str,
+        *,
+        explain: Explain | None = None,
     ) -> str:
         value = self.raw.get(key)
         if value is None:
             return default
         if not valid(value):
-            self.problem(key, value, allowed, set_command(key, example))
+            detail = explain(value) if explain else None
+            if detail is not None:
+                allowed, suggestion = detail
+                fix = self.set_fix(key, suggestion) if suggestion else set_command(key, example)
+            else:
+                fix = set_command(key, example)
+            self.problem(key, value, allowed, fix)
             return default
         return value
 
@@ -144,6 +194,21 @@ class _Reader:
 
 def _is_image_reference(value: str) -> bool:
     return parse_image_reference(value) is not None
+
+
+def _explain_reference(allowed: str) -> Explain:
+    """A refused reference's digest, named: sha256/sha512 in lowercase hex only."""
+
+    def explain(value: str) -> tuple[str, str | None] | None:
+        refusal = digest_refusal(value)
+        if refusal is None:
+            return None
+        why, suggestion = refusal
+        if suggestion is not None and parse_image_reference(suggestion) is None:
+            suggestion = None
+        return f"{allowed}; {why}", suggestion
+
+    return explain
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], bool]:
@@ -169,9 +234,36 @@ def _timeout(reader: _Reader, key: str) -> int:
 
 
 def default_cluster_name(stack: str) -> str:
-    """imagevolume-<stack>, folded into a DNS-1123 label kind accepts."""
-    folded = re.sub(r"[^a-z0-9-]+", "-", f"imagevolume-{stack}".lower()).strip("-")
-    return folded[:CLUSTER_NAME_MAX].rstrip("-")
+    """imagevolume-<stack>, or, when that is no DNS-1123 label kind accepts,
+    its folded form and a short hash of the exact stack name: stack names
+    that differ only in case, punctuation or past the length limit (dev, Dev,
+    dev_) never fold into one cluster name."""
+    plain = f"imagevolume-{stack}"
+    if is_dns1123_label(plain) and len(plain) <= CLUSTER_NAME_MAX:
+        return plain
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:6]
+    folded = re.sub(r"[^a-z0-9-]+", "-", plain.lower()).strip("-")
+    return f"{folded[: CLUSTER_NAME_MAX - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+# Keys whose values end up in Kubernetes resource IDs or container names,
+# which Pulumi's state and Docker keep in plain text.
+SECRET_REFUSED = {
+    "clusterName": "it names the kind node containers, which Docker lists in plain text",
+    "podName": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
+    "namespace": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
+}
+
+
+def _no_secret_names(reader: _Reader) -> None:
+    for key, why in SECRET_REFUSED.items():
+        if key in reader.raw and reader.is_secret(key):
+            reader.problem(
+                key,
+                reader.raw[key],
+                f"cannot be a secret: {why}",
+                f"{set_command(key, 'NAME')} (without --secret)",
+            )
 
 
 def default_pull_policy(reference: str) -> str:
@@ -213,10 +305,13 @@ def _unknown_keys(reader: _Reader) -> None:
         guess = _did_you_mean(key, KNOWN_KEYS)
         hint = f"did you mean {NAMESPACE}:{guess}? " if guess else ""
         fix = rm_command(key)
-        if guess and reader.is_secret(key):
-            fix += f" && {set_command(guess, 'VALUE')} --secret"
+        value = reader.raw[key]
+        if guess and (
+            reader.is_secret(key) or control_characters(value) or utf8_size(value) > STRING_MAX_BYTES
+        ):
+            fix += f" && {set_command(guess, 'VALUE')}" + (" --secret" if reader.is_secret(key) else "")
         elif guess:
-            fix += f" && {set_command(guess, reader.raw[key])}"
+            fix += f" && {set_command(guess, value)}"
         reader.problem(
             key,
             reader.raw[key],
@@ -238,6 +333,69 @@ def _mode_keys(reader: _Reader, mode: str) -> None:
             )
 
 
+def _strings_in(value: object, path: str) -> Iterator[tuple[str, str, bool]]:
+    """Every string in a decoded value: (its key path, the string, whether it
+    is a map key (a name) rather than a value)."""
+    if isinstance(value, str):
+        yield path, value, False
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings_in(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield f"{path}.{name}", name, True
+            yield from _strings_in(item, f"{path}.{name}")
+
+
+def _decoded(key: str, raw: str) -> object:
+    if key not in JSON_KEYS:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None  # reported as not JSON (value shown escaped) where the key is read
+
+
+def _without_controls(text: str) -> str:
+    return "".join(c for c in text if not control_characters(c) and not 0xD800 <= ord(c) <= 0xDFFF)
+
+
+def _strings(reader: _Reader) -> None:
+    """Every string given, names and paths included: no control characters
+    (C0, DEL, C1), no lone surrogates, at most STRING_MAX_BYTES in UTF-8."""
+    for key in KNOWN_KEYS:
+        if key not in reader.raw:
+            continue
+        for path, text, is_name in _strings_in(_decoded(key, reader.raw[key]), key):
+            found: list[str] = []
+            controls = control_characters(text)
+            if controls:
+                shown = ", ".join(dict.fromkeys(escape(c) for c in controls))
+                found.append(
+                    f"must not contain control characters (it has {shown}); C0, DEL and C1 control "
+                    "characters are refused in every setting, name and path"
+                )
+            surrogates = [c for c in text if 0xD800 <= ord(c) <= 0xDFFF]
+            if surrogates:
+                found.append(f"must be text: it has a lone UTF-16 surrogate ({escape(surrogates[0])})")
+            size = utf8_size(text)
+            if size > STRING_MAX_BYTES:
+                found.append(
+                    f"is {size} bytes (UTF-8); each string in stack config, names included, is at most "
+                    f"{STRING_MAX_BYTES} bytes"
+                )
+            if not found:
+                continue
+            cleaned = _without_controls(text)
+            if size <= STRING_MAX_BYTES and cleaned != "" and not is_name:
+                fix = reader.set_fix(path, cleaned)  # the value without its control characters
+            elif is_name or (path == key and key not in EXISTING_ONLY_KEYS):
+                fix = rm_command(path)  # a name goes; a top-level key falls back to its default
+            else:
+                fix = set_command(path, "VALUE")
+            reader.problem(path, text, "; ".join(found), fix)
+
+
 def _feature_gates(reader: _Reader) -> tuple[tuple[str, bool], ...]:
     default = (("ImageVolume", True),)
     example = '{"ImageVolume": true}'
@@ -256,7 +414,23 @@ def _feature_gates(reader: _Reader) -> tuple[tuple[str, bool], ...]:
     gates: list[tuple[str, bool]] = []
     for name, enabled in value.items():
         path = f"featureGates.{name}"
-        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
+        typo = known_gate_typo(name)
+        if typo is not None:
+            # kind passes gates to kubeadm, which refuses an unknown one only
+            # after delete-before-replace has removed the working cluster.
+            fix = rm_command(path)
+            if typo not in value:
+                given = str(enabled).lower() if isinstance(enabled, bool) else str(enabled)
+                on = given if given in ("true", "false") else "true"
+                fix += f" && {set_command(f'featureGates.{typo}', on)}"
+            reader.problem(
+                path,
+                enabled,
+                f"is not a feature gate this project knows; did you mean {typo}? (kubeadm refuses an "
+                "unknown gate only after the working cluster was deleted to be replaced)",
+                fix,
+            )
+        elif not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
             reader.problem(
                 path,
                 name,
@@ -286,13 +460,17 @@ def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> Ki
         "<name>-control-plane",
         default_cluster_name(stack),
     )
+    node_image_allowed = (
+        f"must be an OCI image reference such as {DEFAULT_NODE_IMAGE} or "
+        "kindest/node:v1.35.0@sha256:<64 lowercase hex digits>"
+    )
     node_image = reader.string(
         "nodeImage",
         DEFAULT_NODE_IMAGE,
         _is_image_reference,
-        f"must be an OCI image reference such as {DEFAULT_NODE_IMAGE} or "
-        "kindest/node:v1.35.0@sha256:<64 hex digits>",
+        node_image_allowed,
         DEFAULT_NODE_IMAGE,
+        explain=_explain_reference(node_image_allowed),
     )
     runtime = reader.string(
         "runtime",
@@ -309,6 +487,7 @@ def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> Ki
         "container with its own kubelet and runtime)",
         "1",
     )
+    _cluster_command_size(reader)
     return KindClusterSettings(
         name=name,
         node_image=node_image,
@@ -318,6 +497,42 @@ def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> Ki
         ready_timeout_seconds=_timeout(reader, "clusterReadyTimeout"),
         engine=Engine.from_environment(environ),
     )
+
+
+def _cluster_command_size(reader: _Reader) -> None:
+    """All that reaches the kind create command, at most COMMAND_MAX_BYTES."""
+    sizes = {key: utf8_size(reader.raw[key]) for key in CLUSTER_COMMAND_KEYS if key in reader.raw}
+    total = sum(sizes.values())
+    if total <= COMMAND_MAX_BYTES:
+        return
+    key = max(sizes, key=lambda k: sizes[k])
+    reader.problem(
+        key,
+        reader.raw[key],
+        f"is {sizes[key]} bytes and brings the settings that reach the kind create command "
+        f"({', '.join(CLUSTER_COMMAND_KEYS)}) to {total} bytes; together they are at most "
+        f"{COMMAND_MAX_BYTES} bytes",
+        rm_command(key),
+    )
+
+
+def _read_kubeconfig(reader: _Reader, path: str, full_path: str) -> str | None:
+    """The kubeconfig's text, or None and a Problem."""
+    fix = set_command("kubeconfig", "~/.kube/config")
+    allowed = "must be the path of a kubeconfig file (UTF-8 YAML, kind: Config)"
+    try:
+        content = read_file(full_path, KUBECONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        reader.problem("kubeconfig", path, f"{allowed}; there is none there", fix)
+        return None
+    except OSError as error:
+        reader.problem("kubeconfig", path, f"{allowed}; this is {error.strerror or error}", fix)
+        return None
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        reader.problem("kubeconfig", path, f"{allowed}; this file is not UTF-8 text (binary?)", fix)
+        return None
 
 
 def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
@@ -332,17 +547,19 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
         )
         path = ""
     full_path = os.path.expanduser(path)
-    text = None
-    if path:
+    text = _read_kubeconfig(reader, path, full_path) if path else None
+    if text is not None:
         try:
-            text = Path(full_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            parse_kubeconfig(text)  # the file's own problems, with or without a context
+        except KubeconfigError as error:
             reader.problem(
                 "kubeconfig",
                 path,
-                "must be the path of a readable kubeconfig file (UTF-8 text); there is none there",
+                f"must be a kubeconfig file (UTF-8 YAML, kind: Config, with clusters, users and "
+                f"contexts), but {error}",
                 set_command("kubeconfig", "~/.kube/config"),
             )
+            text = None
     if context is None or context == "" or "\0" in context:
         # Explicit, so that switching the file's current-context (kind does it on
         # every create) never moves the stack to another cluster.
@@ -357,14 +574,25 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
     if text is None or context is None:
         return ExistingClusterSettings(full_path, context or "", "", "")
     try:
-        chosen = choose_context(text, context, os.path.dirname(full_path), lambda f: Path(f).read_bytes())
-    except KubeconfigError as error:
-        reader.problem(
-            "context",
-            context,
-            f"cannot be used from {path}: {error}",
-            set_command("context", "my-context"),
+        chosen = choose_context(
+            text, context, os.path.dirname(full_path), lambda f: read_file(f, REFERENCED_FILE_MAX_BYTES)
         )
+    except KubeconfigError as error:
+        if error.key == "context":
+            where = "the kubeconfig file" if reader.is_secret("kubeconfig") else path
+            reader.problem(
+                "context",
+                context,
+                f"cannot be used from {where}: {error}",
+                set_command("context", "my-context"),
+            )
+        else:
+            reader.problem(
+                "kubeconfig",
+                path,
+                f"must be a kubeconfig file whose chosen context can be used, but {error}",
+                set_command("kubeconfig", "~/.kube/config"),
+            )
         return ExistingClusterSettings(full_path, context, "", "")
     return ExistingClusterSettings(full_path, context, chosen.text, chosen.cluster_identifier)
 
@@ -375,45 +603,60 @@ def _is_sub_path(value: str) -> bool:
 
 
 def _is_mount_path(value: str) -> bool:
-    return (
-        value.startswith("/")
-        and value.strip("/") != ""
-        and "\0" not in value
-        and ".." not in value.split("/")
-    )
+    return mount_path_refusal(value) is None
 
 
-# field: (required, valid, what is allowed, an example value)
-_VOLUME_FIELDS: dict[str, tuple[bool, Callable[[str], bool], str, str]] = {
+def _explain_mount_path(value: str) -> tuple[str, str | None] | None:
+    refusal = mount_path_refusal(value)
+    if refusal is None:
+        return None
+    if refusal.reason.startswith("is refused"):
+        return (
+            f"{refusal.reason}; mount an image volume at a folder of its own, such as /volume or /etc/myapp",
+            None,
+        )
+    return refusal.reason, refusal.suggestion
+
+
+_REFERENCE_ALLOWED = "must be an OCI image reference such as quay.io/crio/artifact:v1"
+
+# field: (required, valid, what is allowed, an example value, details of a refusal)
+_VOLUME_FIELDS: dict[str, tuple[bool, Callable[[str], bool], str, str, Explain | None]] = {
     "name": (
         True,
         is_dns1123_label,
         "must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)",
         "volume",
+        None,
     ),
     "reference": (
         True,
         _is_image_reference,
-        "must be an OCI image reference such as quay.io/crio/artifact:v1",
+        _REFERENCE_ALLOWED,
         "quay.io/crio/artifact:v1",
+        _explain_reference(_REFERENCE_ALLOWED),
     ),
     "pullPolicy": (
         False,
         _one_of(PULL_POLICIES),
         f"must be one of {', '.join(PULL_POLICIES)}",
         "IfNotPresent",
+        None,
     ),
     "mountPath": (
         True,
         _is_mount_path,
-        "must be an absolute path other than / without '..' elements",
+        "must be a canonical absolute path (no //, . or .. components, no trailing /) outside /, "
+        "/proc, /sys, /dev, the system directories and the paths kubelet mounts",
         "/volume",
+        _explain_mount_path,
     ),
     "subPath": (
         False,
         _is_sub_path,
         "must be a relative path inside the image without '..' elements",
         "dir",
+        None,
     ),
 }
 
@@ -438,16 +681,24 @@ def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
             rm_command(f"{at}.{key}"),
         )
     fields: dict[str, str | None] = {}
-    for key, (required, valid, allowed, example) in _VOLUME_FIELDS.items():
+    for key, (required, valid, allowed, example, explain) in _VOLUME_FIELDS.items():
         value = item.get(key)
         fields[key] = None
+        path = f"{at}.{key}"
         if value is None:
             if required:
-                reader.problem(
-                    f"{at}.{key}", None, f"is required; {allowed}", set_command(f"{at}.{key}", example)
-                )
-        elif not isinstance(value, str) or not valid(value):
-            reader.problem(f"{at}.{key}", value, allowed, set_command(f"{at}.{key}", example))
+                reader.problem(path, None, f"is required; {allowed}", set_command(path, example))
+        elif not isinstance(value, str):
+            reader.problem(path, value, allowed, set_command(path, example))
+        elif not valid(value):
+            detail = explain(value) if explain else None
+            if detail is None:
+                reader.problem(path, value, allowed, set_command(path, example))
+            elif reader.is_secret(path):  # the details would show the value
+                reader.problem(path, value, allowed, f"{set_command(path, 'VALUE')} --secret")
+            else:
+                why, suggestion = detail
+                reader.problem(path, value, why, set_command(path, suggestion or example))
         else:
             fields[key] = value
     name, reference, mount_path = fields["name"], fields["reference"], fields["mountPath"]
@@ -500,12 +751,56 @@ def _volumes(reader: _Reader, runtime: str | None) -> tuple[ImageVolume, ...]:
 
 
 def _is_argv(argv: object) -> bool:
-    return (
-        isinstance(argv, list)
-        and len(argv) > 0
-        and all(isinstance(arg, str) and "\0" not in arg for arg in argv)
-        and argv[0] != ""
-    )
+    return isinstance(argv, list) and len(argv) > 0 and all(isinstance(arg, str) for arg in argv)
+
+
+def _split_words(command_line: str) -> list[str]:
+    """A command line split as a shell would (quotes honoured), else on whitespace."""
+    try:
+        return shlex.split(command_line)
+    except ValueError:
+        return command_line.split()
+
+
+def _check_problem(reader: _Reader, value: list[Any], index: int, argv: Any) -> tuple[str, str] | None:
+    """What is wrong with check `index` (what is allowed, the fix), or None."""
+    if (isinstance(argv, str) and argv.strip()) or (
+        _is_argv(argv) and argv[0].strip() and any(c.isspace() for c in argv[0])
+    ):
+        # A command line where a list of words belongs: split it, as a shell would.
+        words = _split_words(argv) if isinstance(argv, str) else [*_split_words(argv[0]), *argv[1:]]
+        what = (
+            "each check must be a list of words (argv), not a command line"
+            if isinstance(argv, str)
+            else "its program name (argv[0]) has whitespace"
+        )
+        fixed = [*value[:index], words, *value[index + 1 :]]
+        # A secret's words are never shown back, not even split.
+        guess = "split into words" if reader.is_secret("checks") else f"did you mean {json.dumps(words)}?"
+        return (
+            f"{what}: a check runs without a shell, one word per list item; {guess}",
+            reader.set_fix("checks", json.dumps(fixed)),
+        )
+    example = json.dumps([["ls", "-l", "/volume"], ["cat", "/volume/dir/file"]])
+    if not _is_argv(argv):
+        return (
+            f"must be a list of 1 to {CHECKS_MAX} commands, each a non-empty list of strings "
+            "(argv, run without a shell; a non-empty program name)",
+            set_command("checks", example),
+        )
+    if argv[0].strip() == "":
+        return (
+            "its program name (argv[0]) is blank; it names the program to run, e.g. ls",
+            set_command("checks", example),
+        )
+    size = sum(utf8_size(word) for word in argv)
+    if size > COMMAND_MAX_BYTES:
+        return (
+            f"its argv is {size} bytes (UTF-8) in all; what reaches one command is at most "
+            f"{COMMAND_MAX_BYTES} bytes",
+            rm_command(f"checks[{index}]"),
+        )
+    return None
 
 
 def _checks(reader: _Reader, volumes: tuple[ImageVolume, ...]) -> tuple[Check, ...]:
@@ -514,7 +809,7 @@ def _checks(reader: _Reader, volumes: tuple[ImageVolume, ...]) -> tuple[Check, .
     example = json.dumps([["ls", "-l", "/volume"], ["cat", "/volume/dir/file"]])
     allowed = (
         f"must be a list of 1 to {CHECKS_MAX} commands, each a non-empty list of strings "
-        "(argv, run without a shell; no NUL bytes; a non-empty program name)"
+        "(argv, run without a shell; a non-empty program name)"
     )
     value = reader.json_value("checks", "a list of argv lists", example)
     if not isinstance(value, list) or not 1 <= len(value) <= CHECKS_MAX:
@@ -523,8 +818,9 @@ def _checks(reader: _Reader, volumes: tuple[ImageVolume, ...]) -> tuple[Check, .
         return ()
     checks: list[Check] = []
     for index, argv in enumerate(value):
-        if not _is_argv(argv):
-            reader.problem(f"checks[{index}]", argv, allowed, set_command("checks", example))
+        problem = _check_problem(reader, value, index, argv)
+        if problem is not None:
+            reader.problem(f"checks[{index}]", argv, *problem)
             continue
         check = Check(tuple(argv))
         if check in checks:
@@ -591,6 +887,7 @@ def parse_settings(
         "kind",
     )
     _mode_keys(reader, mode)
+    _strings(reader)
     cluster: KindClusterSettings | ExistingClusterSettings = (
         _kind_cluster(reader, stack, environ or {}) if mode == "kind" else _existing_cluster(reader)
     )
@@ -608,12 +905,14 @@ def parse_settings(
         "must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)",
         "default",
     )
+    pod_image_allowed = f"must be an OCI image reference such as {DEFAULT_POD_IMAGE}"
     pod_image = reader.string(
         "podImage",
         DEFAULT_POD_IMAGE,
         _is_image_reference,
-        f"must be an OCI image reference such as {DEFAULT_POD_IMAGE}",
+        pod_image_allowed,
         DEFAULT_POD_IMAGE,
+        explain=_explain_reference(pod_image_allowed),
     )
     runtime = cluster.runtime if isinstance(cluster, KindClusterSettings) else None
     volumes = _volumes(reader, runtime)
@@ -626,9 +925,17 @@ def parse_settings(
     )
     checks = _checks(reader, volumes)
     version = _kubernetes_version(reader, cluster)
+    _no_secret_names(reader)
     if reader.problems:
         raise SettingsError(stack, reader.problems)
-    settings = Settings(stack=stack, cluster=cluster, kubernetes_version=version, pod=pod, checks=checks)
+    settings = Settings(
+        stack=stack,
+        cluster=cluster,
+        kubernetes_version=version,
+        pod=pod,
+        checks=checks,
+        secret_keys=frozenset(reader.secret_keys),
+    )
     rule_problems = [replace(p, secret=reader.is_secret(p.key)) for p in check_rules(settings, raw)]
     if rule_problems:
         raise SettingsError(stack, rule_problems)

@@ -11,6 +11,7 @@ import pulumi
 
 NAMESPACE = "imagevolume"  # the project name in Pulumi.yaml; config keys live under it
 _SHOWN_VALUE_MAX = 200
+_SHOWN_KEY_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,12 @@ class Problem:
     secret: bool = False  # a secret config value is never shown back
 
     def __str__(self) -> str:
-        return f"{NAMESPACE}:{self.key} = {self._shown_value()}: {self.allowed}\n    fix: {self.fix}"
+        # Nothing given can reach the report raw: a value or key with a control
+        # character would otherwise forge lines of it or drive the terminal.
+        return (
+            f"{NAMESPACE}:{show_key(self.key)} = {self._shown_value()}: {escape(self.allowed)}\n"
+            f"    fix: {escape(self.fix)}"
+        )
 
     def _shown_value(self) -> str:
         if self.secret:
@@ -34,22 +40,59 @@ class Problem:
         return _show(self.value)
 
 
+def _truncated(text: str, limit: int) -> str:
+    return text[:limit] + "...(truncated)" if len(text) > limit else text
+
+
 def _show(value: object) -> str:
-    text = json.dumps(value)
-    if len(text) > _SHOWN_VALUE_MAX:
-        return text[:_SHOWN_VALUE_MAX] + "...(truncated)"
-    return text
+    # JSON with ASCII escapes: every control character (and any other
+    # non-ASCII one) is shown as an escape such as \u001b, never raw.
+    return _truncated(json.dumps(value), _SHOWN_VALUE_MAX)
+
+
+def escape(text: str) -> str:
+    """`text` with every character that is not printable (control characters,
+    line and paragraph separators, bidi controls) as a JSON-style escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
+def show_key(key: str) -> str:
+    """A key (a path such as volumes[0].name) as a report shows it."""
+    return _truncated(escape(key), _SHOWN_KEY_MAX)
+
+
+def shell_quote(word: str) -> str:
+    """`word` quoted for a POSIX shell; one with characters that are not
+    printable in bash's $'...' form, so the command stays one pasteable line."""
+    if word.isprintable():
+        return shlex.quote(word)
+    escaped = "".join(
+        c if c.isprintable() and c not in "\\'" else f"\\{c}" if c in "\\'" else _ansi_c(c) for c in word
+    )
+    return f"$'{escaped}'"
+
+
+def _ansi_c(character: str) -> str:
+    code = ord(character)
+    if character in _ANSI_C_NAMES:
+        return _ANSI_C_NAMES[character]
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_ANSI_C_NAMES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\e"}
 
 
 def _key_words(key: str) -> str:
     # A key such as volumes[0].name is a path into a structured value.
     path_flag = "--path " if ("." in key or "[" in key) else ""
-    return f"{path_flag}{shlex.quote(f'{NAMESPACE}:{key}')}"
+    return f"{path_flag}{shell_quote(f'{NAMESPACE}:{key}')}"
 
 
 def set_command(key: str, value: str) -> str:
     """The `pulumi config set` line that stores `value` at `key`."""
-    return f"pulumi config set {_key_words(key)} {shlex.quote(value)}"
+    return f"pulumi config set {_key_words(key)} {shell_quote(value)}"
 
 
 def rm_command(key: str) -> str:
