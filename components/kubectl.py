@@ -37,13 +37,16 @@ def kubectl_command(
     pod_uid: pulumi.Input[str],
     parent: pulumi.Resource,
     after: pulumi.Resource | None = None,
+    secret: bool = False,
 ) -> local.Command:
     """Run `script` with the kubeconfig on stdin (it reads it into a private temp
-    file) and `environment`, after `after`; re-run it for a new pod."""
+    file) and `environment`, after `after`; re-run it for a new pod. `secret`:
+    the environment carries a value set with --secret."""
+    values = {**script.environment(), **environment}
     return local.Command(
         name,
         create=script.command,
-        environment={**script.environment(), **environment},
+        environment=pulumi.Output.secret(values) if secret else values,
         stdin=kubeconfig,  # secret
         triggers=[pod_uid],
         # Never log stdout: pulumi-command reads logged output with a 64 KiB

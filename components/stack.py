@@ -12,13 +12,34 @@ from components.cluster.component import KindCluster, KindClusterArgs
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
 from components.settings.model import KindClusterSettings, Settings
 
+# The settings that define the kind cluster (its config, triggers, environment).
+DEFINING_KEYS = (
+    "clusterName",
+    "nodeImage",
+    "runtime",
+    "workers",
+    "featureGates",
+    "clusterReadyTimeout",
+    "kubernetesVersion",
+)
+
+
+def kept_secret(value: Any, secret: bool) -> Any:
+    """A stack output that carries a value set with --secret stays secret."""
+    return pulumi.Output.secret(value) if secret and value is not None else value
+
 
 def deploy(settings: Settings) -> dict[str, Any]:
     """Declare the cluster (kind mode), the pod and the checks; return the stack outputs."""
     cluster_settings = settings.cluster
     kind_mode = isinstance(cluster_settings, KindClusterSettings)
     if isinstance(cluster_settings, KindClusterSettings):
-        cluster = KindCluster("cluster", KindClusterArgs(cluster_settings, settings.kubernetes_version))
+        cluster = KindCluster(
+            "cluster",
+            KindClusterArgs(
+                cluster_settings, settings.kubernetes_version, secret=settings.any_secret(*DEFINING_KEYS)
+            ),
+        )
         kubeconfig: pulumi.Output[str] = cluster.kubeconfig
         cluster_identifier = cluster.cluster_identifier
         cluster_name: str | None = cluster.cluster_name
@@ -36,6 +57,8 @@ def deploy(settings: Settings) -> dict[str, Any]:
             cluster_identifier=cluster_identifier,
             delete_unreachable=kind_mode,
             create_namespace=kind_mode,
+            secret_spec=settings.any_secret("podImage", "volumes"),
+            secret_ready=settings.any_secret("podImage", "volumes", "podReadyTimeout"),
         ),
     )
     if isinstance(cluster_settings, KindClusterSettings):
@@ -49,15 +72,20 @@ def deploy(settings: Settings) -> dict[str, Any]:
             ready=pod.ready,
             checks=settings.checks,
             mount_paths=[volume.mount_path for volume in settings.pod.volumes],
+            # The default checks are made from the mount paths.
+            secret_checks=settings.any_secret("checks", "volumes"),
+            secret_mounts=settings.any_secret("volumes"),
         ),
     )
     return {
-        "clusterName": cluster_name,
+        "clusterName": kept_secret(cluster_name, settings.any_secret("context")),
         "kubeconfig": kubeconfig,
         "namespace": settings.pod.namespace,
         "podName": pod.pod_name,
-        "nodeImage": node_image,
-        "volumes": [volume.as_output() for volume in settings.pod.volumes],
+        "nodeImage": kept_secret(node_image, settings.any_secret("nodeImage")),
+        "volumes": kept_secret(
+            [volume.as_output() for volume in settings.pod.volumes], settings.any_secret("volumes")
+        ),
         "verification": checks.verification,
         "readOnly": checks.read_only,
     }

@@ -71,3 +71,16 @@ def test_a_cluster_made_before_owner_records_is_adopted_once_and_stamped(cli: Fa
     assert Stack(cli).up().error is not None  # from now on it has an owner
     assert stack.destroy().error is None
     assert cli.clusters() == []
+
+
+def test_stacks_whose_names_fold_alike_keep_their_own_clusters(cli: FakeCli) -> None:
+    """dev and Dev (or dev_) once folded into one default cluster name."""
+    lower, upper = Stack(cli), Stack(cli)
+    upper.name = "Dev"  # the dev settings, under a stack name that differs only in case
+    assert lower.up().error is None
+    assert upper.up().error is None
+    assert len(cli.clusters()) == 2
+    assert lower.destroy().error is None
+    assert len(cli.clusters()) == 1 and upper.up().changes() == []
+    assert upper.destroy().error is None
+    assert cli.clusters() == []

@@ -5,6 +5,7 @@
 # Environment:
 #   IMAGEVOLUME_NAMESPACE, IMAGEVOLUME_POD, IMAGEVOLUME_CONTAINER   where to run
 #   IMAGEVOLUME_ARGC, IMAGEVOLUME_ARG_0 ... IMAGEVOLUME_ARG_<ARGC-1>  the argv
+#   IMAGEVOLUME_ARGV_SECRET   yes: the argv was set with --secret; never print it
 set -eu
 
 namespace=${IMAGEVOLUME_NAMESPACE:?}
@@ -35,7 +36,14 @@ done
 
 status=0
 # kubectl exits with the remote exit code (kubectl pkg/cmd/exec/exec.go).
+# A secret check's complaints may repeat its words: they are not shown.
+errors=/dev/stderr
+if [ "${IMAGEVOLUME_ARGV_SECRET:-no}" = yes ]; then errors=$work/errors; fi
 kubectl --kubeconfig "$work/kubeconfig" --cache-dir "$work/cache" --namespace "$namespace" \
-  exec "$pod" --container "$container" -- "$@" || status=$?
-[ "$status" -eq 0 ] ||
+  exec "$pod" --container "$container" -- "$@" 2>"$errors" || status=$?
+if [ "$status" -ne 0 ]; then
+  if [ "${IMAGEVOLUME_ARGV_SECRET:-no}" = yes ]; then
+    fail "check failed in pod $namespace/$pod (exit $status): [secret]; its output is not shown, since the check was set with --secret"
+  fi
   fail "check failed in pod $namespace/$pod (exit $status): $*; what it printed is above"
+fi

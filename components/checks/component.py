@@ -27,6 +27,9 @@ class VolumeCheckArgs:
     ready: pulumi.Resource
     checks: Sequence[Check]
     mount_paths: Sequence[str]
+    # Set with --secret: what carries them (environments, outputs) stays secret.
+    secret_checks: bool = False
+    secret_mounts: bool = False
 
 
 def canonical_path(path: str) -> str:
@@ -42,10 +45,15 @@ def kernel_escaped(path: str) -> str:
     return "".join({" ": "\\040", "\t": "\\011", "\n": "\\012", "\\": "\\134"}.get(c, c) for c in path)
 
 
-def check_environment(argv: Sequence[str]) -> dict[str, str]:
-    """The argv as one variable per word, so no word is ever parsed by a shell."""
+def check_environment(argv: Sequence[str], secret: bool = False) -> dict[str, str]:
+    """The argv as one variable per word, so no word is ever parsed by a shell;
+    a secret one is not repeated in check.sh's messages."""
     words = {f"IMAGEVOLUME_ARG_{index}": word for index, word in enumerate(argv)}
-    return {"IMAGEVOLUME_ARGC": str(len(argv)), **words}
+    return {"IMAGEVOLUME_ARGC": str(len(argv)), "IMAGEVOLUME_ARGV_SECRET": "yes" if secret else "no", **words}
+
+
+def secret_if(secret: bool, value: pulumi.Output[dict[str, str]]) -> pulumi.Output[dict[str, str]]:
+    return pulumi.Output.secret(value) if secret else value
 
 
 def read_only_environment(mount_path: str) -> dict[str, str]:
@@ -64,7 +72,9 @@ class VolumeCheck(pulumi.ComponentResource):
         super().__init__("imagevolume:index:VolumeCheck", name, None, opts)
         target = args.target.environment()
 
-        def run(child: str, script: ShellScript, environment: dict[str, str]) -> pulumi.Output[str]:
+        def run(
+            child: str, script: ShellScript, environment: dict[str, str], secret: bool
+        ) -> pulumi.Output[str]:
             command = kubectl_command(
                 f"{name}-{child}",
                 script,
@@ -73,23 +83,29 @@ class VolumeCheck(pulumi.ComponentResource):
                 pod_uid=args.pod_uid,
                 parent=self,
                 after=args.ready,
+                secret=secret,
             )
             return printed(command)
 
         outputs = [
-            run(f"check-{index}", CHECK, check_environment(check.argv))
+            run(
+                f"check-{index}", CHECK, check_environment(check.argv, args.secret_checks), args.secret_checks
+            )
             for index, check in enumerate(args.checks)
         ]
         lines = [check.command_line for check in args.checks]
-        self.verification = pulumi.Output.all(*outputs).apply(
-            lambda printed: dict(zip(lines, printed, strict=True))
+        # Keyed by the command lines: a secret check makes the whole map secret.
+        self.verification = secret_if(
+            args.secret_checks,
+            pulumi.Output.all(*outputs).apply(lambda printed: dict(zip(lines, printed, strict=True))),
         )
         probes = [
-            run(f"read-only-{index}", READ_ONLY, read_only_environment(path))
+            run(f"read-only-{index}", READ_ONLY, read_only_environment(path), args.secret_mounts)
             for index, path in enumerate(args.mount_paths)
         ]
         paths = list(args.mount_paths)
-        self.read_only = pulumi.Output.all(*probes).apply(
-            lambda printed: dict(zip(paths, printed, strict=True))
+        self.read_only = secret_if(
+            args.secret_mounts,
+            pulumi.Output.all(*probes).apply(lambda printed: dict(zip(paths, printed, strict=True))),
         )
         self.register_outputs({"verification": self.verification, "readOnly": self.read_only})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_command import local
@@ -60,6 +61,9 @@ def preflight_environment(
 class KindClusterArgs:
     settings: KindClusterSettings
     kubernetes_version: KubernetesVersion | None = None
+    # A setting that defines the cluster was set with --secret: the kind
+    # config, the triggers and the environment stay secret.
+    secret: bool = False
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -79,6 +83,10 @@ class KindCluster(pulumi.ComponentResource):
         super().__init__("imagevolume:index:KindCluster", name, None, opts)
         settings = args.settings
         identity = cluster_identity(settings)
+
+        def kept_secret(value: Any) -> Any:
+            return pulumi.Output.secret(value) if args.secret else value
+
         owner = pulumi.Stash(
             f"{name}-owner",
             input=new_owner_record(pulumi.get_project(), pulumi.get_stack()),
@@ -90,19 +98,21 @@ class KindCluster(pulumi.ComponentResource):
             f"{name}-kind",
             create=CREATE.command,
             delete=DELETE.command,
-            environment={
-                **CREATE.environment(),
-                **PREFLIGHT.environment(),
-                **DELETE.environment(),
-                **cluster_environment(settings, args.kubernetes_version),
-                "IMAGEVOLUME_OWNER": owner.output.apply(str),
-                "IMAGEVOLUME_OWNER_FILE": OWNER_FILE,
-            },
-            stdin=identity.config,
+            environment=kept_secret(
+                {
+                    **CREATE.environment(),
+                    **PREFLIGHT.environment(),
+                    **DELETE.environment(),
+                    **cluster_environment(settings, args.kubernetes_version),
+                    "IMAGEVOLUME_OWNER": owner.output.apply(str),
+                    "IMAGEVOLUME_OWNER_FILE": OWNER_FILE,
+                }
+            ),
+            stdin=kept_secret(identity.config),
             # Only a trigger change replaces a Command; any other input change
             # (a time-out, a script edit) re-runs create, which adopts the
             # cluster it made.
-            triggers=identity.defining(),
+            triggers=kept_secret(identity.defining()),
             # stdout is the kubeconfig: keep it out of the console and out of
             # the delete step's environment.
             logging=local.Logging.STDERR,

@@ -19,14 +19,17 @@ READY = beside(__file__, "ready.sh")
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def ready_environment(settings: PodSettings, target: PodTarget) -> dict[str, str]:
-    """The values ready.sh reads."""
+def ready_environment(settings: PodSettings, target: PodTarget, masked: bool = False) -> dict[str, str]:
+    """The values ready.sh reads; `masked`: the images were set with --secret,
+    and its messages name them only as [secret]."""
+    references = " ".join(f"{v.name}={v.reference}" for v in settings.volumes)
     return {
         **target.environment(),
         "IMAGEVOLUME_READY_TIMEOUT": str(settings.ready_timeout_seconds),
-        "IMAGEVOLUME_REFERENCES": " ".join(f"{v.name}={v.reference}" for v in settings.volumes),
-        "IMAGEVOLUME_POD_IMAGE": settings.image,
+        "IMAGEVOLUME_REFERENCES": "[secret]" if masked else references,
+        "IMAGEVOLUME_POD_IMAGE": "[secret]" if masked else settings.image,
         "IMAGEVOLUME_SUBPATHS": "yes" if any(v.sub_path for v in settings.volumes) else "no",
+        "IMAGEVOLUME_MASKED": "yes" if masked else "no",
     }
 
 
@@ -39,6 +42,10 @@ class ImageVolumePodArgs:
     # For a disposable cluster: let destroy drop resources whose cluster is gone.
     delete_unreachable: bool = False
     create_namespace: bool = False
+    # podImage or volumes set with --secret: the pod's spec stays secret.
+    secret_spec: bool = False
+    # ...or podReadyTimeout: the ready wait's environment too.
+    secret_ready: bool = False
 
 
 class ImageVolumePod(pulumi.ComponentResource):
@@ -79,7 +86,7 @@ class ImageVolumePod(pulumi.ComponentResource):
         pod = k8s.core.v1.Pod(
             f"{name}-pod",
             metadata=manifest["metadata"],
-            spec=manifest["spec"],
+            spec=pulumi.Output.secret(manifest["spec"]) if args.secret_spec else manifest["spec"],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
@@ -102,10 +109,11 @@ class ImageVolumePod(pulumi.ComponentResource):
         self.ready = kubectl_command(
             f"{name}-ready",
             READY,
-            environment=ready_environment(settings, self.target),
+            environment=ready_environment(settings, self.target, masked=args.secret_spec),
             kubeconfig=args.kubeconfig,
             pod_uid=self.uid,
             parent=self,
+            secret=args.secret_ready,
         )
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
         # What the engine believes is in the cluster: replaced with it when

@@ -10,6 +10,8 @@
 #   IMAGEVOLUME_REFERENCES                   the image volumes, "name=reference ..."
 #   IMAGEVOLUME_POD_IMAGE                    the container's image
 #   IMAGEVOLUME_SUBPATHS                     "yes" when a volume has a subPath
+#   IMAGEVOLUME_MASKED                       "yes" when images were set with --secret:
+#                                            kubectl describe (which names them) is not shown
 set -eu
 
 namespace=${IMAGEVOLUME_NAMESPACE:?}
@@ -18,6 +20,7 @@ timeout=${IMAGEVOLUME_READY_TIMEOUT:?}
 references=${IMAGEVOLUME_REFERENCES:?}
 pod_image=${IMAGEVOLUME_POD_IMAGE:?}
 subpaths=${IMAGEVOLUME_SUBPATHS:-no}
+masked=${IMAGEVOLUME_MASKED:-no}
 
 fail() {
   printf 'imagevolume: %s\n' "$*" >&2
@@ -44,7 +47,11 @@ if grep -Eq 'connection to the server|Unable to connect to the server|Unauthoriz
 fi
 
 described=$(kc describe pod "$pod" 2>&1 || true)
-printf '%s\n' "$described" >&2
+if [ "$masked" = yes ]; then
+  echo "imagevolume: the pod's description is not shown: its images were set with --secret (kubectl describe pod $pod shows it)" >&2
+else
+  printf '%s\n' "$described" >&2
+fi
 mount_failed="the runtime could not mount an image volume (reason above). containerd mounts only OCI images whose config lists rootfs.diff_ids, not OCI artifacts (quay.io/crio/artifact:v1 has no diff_ids; :v2 has the same files). Image volumes: $references"
 no_support="the node's container runtime does not support image volumes: use CRI-O 1.31+ or containerd 2.1+ (see the version and runtime rules in README.md)"
 # The subPath strings: CRI-O's "sub path ... does not exist in image volume",

@@ -127,3 +127,9 @@ class Settings:
     kubernetes_version: KubernetesVersion | None  # None: existing cluster, version not given
     pod: PodSettings
     checks: tuple[Check, ...]
+    # The keys set with `pulumi config set --secret`: whatever carries their
+    # values is kept secret (Output.secret) wherever it goes.
+    secret_keys: frozenset[str] = frozenset()
+
+    def any_secret(self, *keys: str) -> bool:
+        return not self.secret_keys.isdisjoint(keys)
