@@ -10,11 +10,11 @@ from pulumi_command import local
 
 from components.cluster.identity import cluster_identity
 from components.cluster.owner import OWNER_FILE, new_owner_record
-from components.settings.grammar import KubernetesVersion, parse_image_reference
+from components.settings.grammar import KubernetesVersion
 from components.settings.model import KindClusterSettings
-from components.settings.rules import KIND_NODE_NAMES
+from components.settings.rules import kind_release_image
 from components.shell import beside
-from components.versions import KIND, KIND_DEFAULT_NODE_IMAGE, KIND_FOR_KUBERNETES_1_36, KIND_NODE_IMAGES
+from components.versions import KIND, KIND_DEFAULT_NODE_IMAGE, KIND_FOR_KUBERNETES_1_36
 
 CREATE = beside(__file__, "create.sh")
 PREFLIGHT = beside(__file__, "preflight.sh")
@@ -41,12 +41,7 @@ def preflight_environment(
     settings: KindClusterSettings, kubernetes_version: KubernetesVersion | None
 ) -> dict[str, str]:
     """What preflight.sh checks the kind on PATH and the Docker host against."""
-    reference = parse_image_reference(settings.node_image)
-    release = KIND_NODE_IMAGES.get(reference.tag or "") if reference else None
-    if reference is None or reference.name not in KIND_NODE_NAMES:
-        release = None
-    elif release is not None and reference.digest not in (None, release.digest):
-        release = None  # another build of that tag: from no release we know
+    release = kind_release_image(settings.node_image)
     needs_1_36 = kubernetes_version is not None and kubernetes_version.at_least(1, 36)
     return {
         "IMAGEVOLUME_KIND_FOR_IMAGE": release.kind if release else "",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from components.settings.grammar import KubernetesVersion, parse_image_reference
 from components.settings.model import DEFAULT_NODE_IMAGE, WALKTHROUGH_ARTIFACT, KindClusterSettings, Settings
 from components.settings.problems import Problem, rm_command, set_command
-from components.versions import KIND_DEFAULT_NODE_IMAGE, KIND_NODE_IMAGES
+from components.versions import KIND_DEFAULT_NODE_IMAGE, KIND_NODE_IMAGES, NodeImage
 
 GATE = "ImageVolume"
 # kind's node images on Docker Hub, under each name a client resolves there.
@@ -123,15 +123,22 @@ def _sub_path_version(rule: RuleInput) -> list[Problem]:
     ]
 
 
-def containerd_version(node_image: str) -> tuple[int, int, int] | None:
-    """The containerd a kind node image ships, when it is a known kind release's."""
+def kind_release_image(node_image: str) -> NodeImage | None:
+    """The version table's entry for a node image of a kind release (by tag,
+    and by digest when one is given: another build of a tag is no release's)."""
     reference = parse_image_reference(node_image)
     if reference is None or reference.name not in KIND_NODE_NAMES or reference.tag is None:
         return None
     known = KIND_NODE_IMAGES.get(reference.tag)
     if known is None or reference.digest not in (None, known.digest):
         return None
-    return known.containerd
+    return known
+
+
+def containerd_version(node_image: str) -> tuple[int, int, int] | None:
+    """The containerd a kind node image ships, when it is a known kind release's."""
+    known = kind_release_image(node_image)
+    return known.containerd if known else None
 
 
 def _show(version: tuple[int, int, int] | None) -> str:
