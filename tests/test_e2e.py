@@ -27,12 +27,20 @@ from harness import ROOT
 from pulumi import automation as auto
 
 PROGRAMS = ("docker", "kind", "kubectl", "pulumi")
+# The pinned tools of `make tools`, first, as the make targets use them.
+SEARCH_PATH = os.pathsep.join([str(ROOT / ".tools" / "bin"), os.environ.get("PATH", "")])
 
 
 def missing_prerequisites() -> list[str]:
-    missing = [program for program in PROGRAMS if shutil.which(program) is None]
+    missing = [program for program in PROGRAMS if shutil.which(program, path=SEARCH_PATH) is None]
     if "docker" not in missing:
-        info = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=30)
+        info = subprocess.run(
+            ["docker", "info"],
+            capture_output=True,
+            check=False,
+            timeout=30,
+            env={**os.environ, "PATH": SEARCH_PATH},
+        )
         if info.returncode != 0:
             missing.append("a reachable docker daemon (docker info fails)")
     if os.environ.get("IMAGEVOLUME_E2E") != "1":
@@ -60,9 +68,15 @@ def project_copy(work: Path, stack: str) -> None:
     copy_stack_config(ROOT / "Pulumi.dev.yaml", work / f"Pulumi.{stack}.yaml")
 
 
+def kind(*args: str) -> str:
+    result = subprocess.run(
+        ["kind", *args], capture_output=True, text=True, check=True, env={**os.environ, "PATH": SEARCH_PATH}
+    )
+    return result.stdout
+
+
 def kind_clusters() -> list[str]:
-    result = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True, check=True)
-    return result.stdout.split()
+    return kind("get", "clusters").split()
 
 
 def test_copy_stack_config_keeps_only_the_config_block(tmp_path: Path) -> None:
@@ -93,9 +107,13 @@ def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: P
     (tmp_path / "state").mkdir()
     options = auto.LocalWorkspaceOptions(
         env_vars={
+            "PATH": SEARCH_PATH,
             "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": "e2e-" + uuid.uuid4().hex,
-        }
+        },
+        pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools"))
+        if (ROOT / ".tools" / "bin" / "pulumi").exists()
+        else None,
     )
     stack = auto.create_stack(stack_name, work_dir=str(work), opts=options)
     try:
@@ -118,6 +136,20 @@ def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: P
         )
         again = stack.preview(on_output=print)  # nothing changed: nothing to do
         assert set(again.change_summary) <= {"same"}, again.change_summary
+
+        # Healing: the cluster deleted behind Pulumi's back. A preview says so
+        # and names the repair; `pulumi up --replace` (what make up runs) converges.
+        kind("delete", "cluster", "--name", cluster_name)
+        printed: list[str] = []
+        stack.preview(on_output=printed.append)
+        warning = next(line for line in "".join(printed).splitlines() if "is gone" in line)
+        urns = [word.strip("'") for word in warning.split("--replace ")[1:]]
+        assert any(urn.endswith("::cluster-kind") for urn in urns), warning
+        healed = stack.up(on_output=print, replace=[urn.split()[0] for urn in urns])
+        assert healed.outputs["verification"].value["cat /volume/dir/file"] == "1"
+        assert cluster_name in kind_clusters()
+        settled = stack.preview(on_output=print)
+        assert set(settled.change_summary) <= {"same"}, settled.change_summary
     finally:
         stack.destroy(on_output=print)
         stack.workspace.remove_stack(stack_name)
