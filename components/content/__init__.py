@@ -1,0 +1,43 @@
+"""Turn a local folder into a reproducible OCI image index, and push it.
+
+Command line (stable; exit 0 on success, 1 with ``error: <why, naming the path>`` on
+stderr for a refused folder or a failed push, 2 for a usage error)::
+
+    python -m components.content digest DIR [--cache CACHE_DIR | --no-cache]
+        prints the index digest, ``sha256:<64 hex>``; no network. The cache defaults to
+        <project>/.pulumi/cache/content/ (see components/content/cache.py).
+    python -m components.content push DIR HOST[:PORT]/REPOSITORY
+        builds DIR, pushes the layer (chunked), both configs, both manifests and the index
+        over plain HTTP, and prints ``HOST[:PORT]/REPOSITORY@sha256:<64 hex>``: the same
+        digest ``digest`` prints. HOST must be loopback (127.0.0.0/8, localhost, [::1]).
+
+The image (REFERENCE.md section 5): an OCI image index (``application/vnd.oci.image.
+index.v1+json``) listing a linux/amd64 and a linux/arm64 image manifest, which share
+one uncompressed tar layer (``application/vnd.oci.image.layer.v1.tar``) holding the
+folder's entries at its root and differ only in their config's ``architecture``.
+Configs carry ``rootfs.diff_ids`` (the layer's digest); there is no ``artifactType``
+and no annotation. All JSON is canonical (sorted keys, no spaces). The digest is the
+sha256 of the index's exact bytes, the same on every machine.
+
+The layer is reproducible like git: entries sorted bytewise on their NFC UTF-8 names;
+mtime 0, uid/gid 0, empty uname/gname; permissions 0755 for folders and for files
+with any exec bit, else 0644 (0777 for symlinks); names in Unicode NFC; hard links
+stored as regular files; ustar headers, with a PAX header only for a name or target
+that is not ASCII or over 100 bytes (never a time record); see tarlayer.py.
+
+Refused, with the path in the message: symlinks that are absolute or resolve outside
+the folder, fifos, sockets and devices, names with control characters or not valid
+UTF-8, two names equal after NFC, an empty folder, a file that changes while read.
+
+Modules: walk (scan + checks), tarlayer (the tar stream, hashed in one pass), oci (the
+JSON documents), cache (git-index-like digest cache), builder (all together), push
+(the registry protocol, via oras' client and plain PUTs of our bytes).
+"""
+
+from __future__ import annotations
+
+from components.content.builder import DEFAULT_CACHE, build, digest
+from components.content.errors import ContentError
+from components.content.push import parse_target, push
+
+__all__ = ["DEFAULT_CACHE", "ContentError", "build", "digest", "parse_target", "push"]
