@@ -4,7 +4,8 @@
    empty program run the same way with the same modules imported (target: the
    ratio <= 1.5).
 2. `make test` wall time, with the venv already installed (target < 20 s).
-3. A second `pulumi up` with nothing changed: the program is run twice under
+3. The folder digest of components/content against sha256sum (bench/content_bench.py).
+4. A second `pulumi up` with nothing changed: the program is run twice under
    mocks (commands executed against the fake CLIs) and every resource's inputs
    compared (target: 0 resources differ).
 """
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from harness import FakeCli, ProgramRun, run_program, stack_file_config  # noqa: E402
+
+from bench import content_bench  # noqa: E402
 
 ROUNDS = 15
 
@@ -67,6 +70,8 @@ def main() -> None:
     print(f"second up with nothing changed: {len(changed)} of {total} resources differ (target 0)")
     for urn in changed:
         print(f"  differs: {urn}")
+
+    content_bench.main()
 
     start = time.perf_counter()
     result = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True, check=False)
