@@ -452,3 +452,10 @@ def test_read_only_proof_compares_mount_paths_as_the_kernel_prints_them(cli: Fak
     code, stdout, stderr = read_only(cli, "//volume/", kubeconfig)
     assert code == 0, stderr
     assert stdout.splitlines()[1].startswith("mount options: ro,")
+
+
+def test_an_empty_image_volume_fails_naming_the_runtime(cli: FakeCli, running_pod: str) -> None:
+    cli.extra_env["FAKE_VOLUME_EMPTY"] = "1"
+    code, stdout, stderr = read_only(cli, "/volume", running_pod)
+    assert code == 1 and stdout == ""
+    assert "the image volume at /volume is empty: the runtime mounted nothing of the image" in stderr

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prove an image volume is read-only, the way runtimes mount it: an overlay
+# Prove an image volume is read-only and not empty, the way runtimes mount it: an overlay
 # without an upper layer, so /proc/mounts shows `ro` and writes fail with
 # EROFS (KEP-4639; neither CRI-O nor containerd adds noexec). CRI-O 1.33+
 # mounts an OCI artifact file by file: then the mount path is a plain
@@ -59,6 +59,14 @@ if written=$(in_pod touch "$target" 2>&1); then
 fi
 refusal=$(printf '%s\n' "$written" | grep -F 'Read-only file system' | head -n 1 || true)
 [ -n "$refusal" ] || fail "writing $target failed, but not because the volume is read-only: $written"
+
+# A runtime can mount an empty folder where the image should be, without an
+# error (reported with k3s's bundled containerd): an image volume with nothing
+# in it is a failure of the runtime, not a proof.
+listing=$(in_pod ls -l "$mount_path") || fail "cannot list $mount_path in the container"
+if ! printf '%s\n' "$listing" | grep -qv '^total '; then
+  fail "the image volume at $mount_path is empty: the runtime mounted nothing of the image. Check that the nodes' runtime supports image volumes (CRI-O 1.31+, containerd 2.1+; README's version and runtime rules) and that the image (or its subPath) has content"
+fi
 
 printf 'write refused: %s\n' "$refusal"
 if [ "$(wc -l <"$work/volume")" -eq 1 ] && [ "$(awk '{ print $1 }' "$work/volume")" = "$kernel_path" ]; then

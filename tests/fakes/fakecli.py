@@ -17,6 +17,7 @@ Knobs (environment):
   FAKE_WORKER_READY_SECONDS         a worker node likewise (0)
   FAKE_KUBECTL_UNAUTHORIZED=1       the API server rejects the credentials (401)
   FAKE_VOLUME_WRITABLE=1            image volumes accept writes (no correct runtime does)
+  FAKE_VOLUME_EMPTY=1               image volumes are mounted empty, without an error
   FAKE_POD_FAILURE=pull|hostpath|subpath
                                     force a failure: the image volume cannot be
                                     pulled, the runtime lacks image volumes, a
