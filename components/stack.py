@@ -11,17 +11,10 @@ from components.checks.component import VolumeCheck, VolumeCheckArgs
 from components.cluster.component import KindCluster, KindClusterArgs
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
 from components.settings.model import KindClusterSettings, Settings
+from components.settings.parse import KIND_ONLY_KEYS
 
-# The settings that define the kind cluster (its config, triggers, environment).
-DEFINING_KEYS = (
-    "clusterName",
-    "nodeImage",
-    "runtime",
-    "workers",
-    "featureGates",
-    "clusterReadyTimeout",
-    "kubernetesVersion",
-)
+# The settings that reach the kind cluster's command (its config, triggers, environment).
+DEFINING_KEYS = (*KIND_ONLY_KEYS, "kubernetesVersion")
 
 
 def kept_secret(value: Any, secret: bool) -> Any:
