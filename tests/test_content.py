@@ -1,4 +1,5 @@
-"""components.content without network: reproducibility, names, modes, symlinks, refusals, cache."""
+"""components.content without network: reproducibility, names, modes, symlinks, refusals, cache,
+per-file sums."""
 
 from __future__ import annotations
 
@@ -8,16 +9,30 @@ import json
 import os
 import socket
 import tarfile
+import threading
 import time
+import types
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from components.content import ContentError, build, cache, digest, parse_target, push, tarlayer
+from components.content import (
+    Content,
+    ContentError,
+    FileSum,
+    build,
+    cache,
+    describe,
+    digest,
+    parse_target,
+    push,
+    tarlayer,
+)
 from components.content.__main__ import main
 from components.content.oci import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image
-from components.content.walk import scan
+from components.content.walk import Entry, scan
 
 
 def make_tree(root: Path, order: list[str] | None = None) -> Path:
@@ -275,10 +290,17 @@ def test_cache_hit_and_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_cache_racy_entry_is_a_miss(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "t")
+    settle(root)
+    files = describe(root, None).files
     writer = cache.Writer(tmp_path / "c", root)
     entries = scan(root)
-    writer.commit(entries, "sha256:" + "0" * 64)
-    assert cache.lookup(tmp_path / "c", root, entries) is None  # files written in this tick
+    writer.commit(entries, "sha256:" + "0" * 64, files)
+    assert cache.lookup(tmp_path / "c", root, entries) == ("sha256:" + "0" * 64, files)  # all older
+    writer = cache.Writer(tmp_path / "c", root)
+    os.utime(root / "a.txt", ns=(writer.stamp_ns, writer.stamp_ns))  # as new as the stamp
+    entries = scan(root)
+    writer.commit(entries, "sha256:" + "0" * 64, files)
+    assert cache.lookup(tmp_path / "c", root, entries) is None  # racily clean: a miss
     (tmp_path / "c" / "junk").write_text("x")
     for record in (tmp_path / "c").glob("*.json"):
         record.write_text("{not json")
@@ -302,6 +324,226 @@ def test_cache_hit_is_much_cheaper(tmp_path: Path) -> None:
     assert digest(root, tmp_path / "c") == first
     warm = time.perf_counter() - started
     assert warm < cold / 5, (warm, cold)
+
+
+def make_sum_tree(root: Path) -> dict[str, bytes]:
+    """A folder with a hard link, names with a space and non-ASCII (NFD on disk), an empty
+    file, a file over several read chunks, a symlink and an empty folder; returns every
+    regular file's bytes by its name in the layer."""
+    nfc = "sub/caf\u00e9 \u00fcber.txt"
+    files = {
+        "a.txt": b"alpha\n",
+        "with space.txt": b"space\n",
+        "empty": b"",
+        "sub/big.bin": os.urandom(3 * tarlayer.CHUNK + 17),
+        nfc: "unicode \u00fc\n".encode(),
+    }
+    for name, data in files.items():
+        path = root / unicodedata.normalize("NFD", name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    os.link(root / "a.txt", root / "sub/hard")
+    files["sub/hard"] = files["a.txt"]
+    (root / "link").symlink_to("a.txt")
+    (root / "sub/to-big").symlink_to("big.bin")
+    (root / "folder").mkdir()
+    return files
+
+
+def expected_sums(files: dict[str, bytes]) -> tuple[FileSum, ...]:
+    return tuple(
+        FileSum(path=name, sha256=hashlib.sha256(files[name]).hexdigest(), size=len(files[name]))
+        for name in sorted(files, key=lambda name: name.encode())
+    )
+
+
+def settle(root: Path) -> None:
+    """Entries older than any cache stamp taken from now on (not racily clean)."""
+    past = time.time() - 100
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (past, past), follow_symlinks=False)
+    time.sleep(0.05)
+
+
+def test_describe_gives_each_regular_files_sha256(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    files = make_sum_tree(root)
+    content = describe(root, None)
+    assert isinstance(content, Content)
+    assert content.files == expected_sums(files)  # no folder, no symlink; hard link included
+    assert content.digest == digest(root, None)
+    assert all(len(file.sha256) == 64 and file.sha256 == file.sha256.lower() for file in content.files)
+
+
+def test_sums_name_the_layers_regular_files_in_layer_order(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    make_sum_tree(root)
+    data, image = layer_of(root)
+    assert isinstance(image, Image)
+    assert image.layer.files == describe(root, None).files
+    in_layer = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            if member.isfile():
+                extracted = archive.extractfile(member)
+                assert extracted is not None
+                body = extracted.read()
+                in_layer.append(FileSum(member.name, hashlib.sha256(body).hexdigest(), len(body)))
+    assert tuple(in_layer) == image.layer.files
+    assert "sub/hard" in {file.path for file in in_layer}  # stored as a regular file
+
+
+def test_sums_stay_right_when_the_file_hash_lags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file's hash runs on a helper thread while the next chunk is read: slow it down,
+    so a buffer reused too early or updates out of order would give a wrong sum."""
+    root = tmp_path / "t"
+    files = make_sum_tree(root)
+    # Last chunks of exactly PARALLEL_MIN (hashed on the helper) and one byte less (inline).
+    for name, size in (("sub/big2.bin", tarlayer.PARALLEL_MIN), ("sub/big3.bin", tarlayer.PARALLEL_MIN - 1)):
+        files[name] = os.urandom(tarlayer.CHUNK + size)
+        (root / name).write_bytes(files[name])
+    expected = expected_sums(files)
+    caller = threading.get_ident()
+    real = hashlib.sha256
+
+    class Lagging:
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def update(self, data: bytes | memoryview) -> None:
+            if threading.get_ident() != caller:
+                time.sleep(0.02)
+            self.inner.update(data)
+
+        def hexdigest(self) -> str:
+            return self.inner.hexdigest()
+
+    monkeypatch.setattr(tarlayer, "hashlib", types.SimpleNamespace(sha256=Lagging))
+    assert describe(root, None).files == expected
+
+
+def test_cache_hit_returns_the_sums_without_reading_any_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "t"
+    files = make_sum_tree(root)
+    settle(root)
+    cache_dir = tmp_path / "cache"
+    first = describe(root, cache_dir)
+    assert first.files == expected_sums(files)
+
+    def no_read(entry: object, *args: object) -> object:
+        raise AssertionError(f"read {entry} although the folder is unchanged")
+
+    monkeypatch.setattr(tarlayer, "_copy", no_read)  # the only place file contents are read
+    assert describe(root, cache_dir) == first
+    assert digest(root, cache_dir) == first.digest
+    # The sums come from the cache file itself: an edited (well-formed) sum is returned as is.
+    (record_path,) = cache_dir.glob("*.json")
+    record = json.loads(record_path.read_text())
+    assert record["files"] == [[f.path, f.sha256, f.size] for f in first.files]
+    record["files"][0][1] = "f" * 64
+    record_path.write_text(json.dumps(record))
+    assert describe(root, cache_dir).files[0].sha256 == "f" * 64
+
+
+def counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    real = tarlayer._copy
+
+    def counting(entry: Entry, *rest: Any) -> FileSum:
+        reads.append(entry.name)
+        return real(entry, *rest)
+
+    monkeypatch.setattr(tarlayer, "_copy", counting)
+    return reads
+
+
+@pytest.mark.parametrize("old", ["version 1 record", "current record, version 1"])
+def test_old_version_cache_file_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str) -> None:
+    root = tmp_path / "t"
+    files = make_sum_tree(root)
+    settle(root)
+    cache_dir = tmp_path / "cache"
+    built = describe(root, cache_dir)
+    (record_path,) = cache_dir.glob("*.json")
+    record = json.loads(record_path.read_text())
+    assert record["version"] == cache.VERSION != "components.content/1"
+    record["version"] = "components.content/1"
+    if old == "version 1 record":
+        del record["files"]  # exactly what version 1 wrote
+    record_path.write_text(json.dumps(record))
+    reads = counting_reads(monkeypatch)
+    assert describe(root, cache_dir) == built
+    assert sorted(reads) == sorted(files), "an old cache file is a miss: every file is read again"
+    assert json.loads(record_path.read_text())["version"] == cache.VERSION  # rewritten
+    reads.clear()
+    assert describe(root, cache_dir) == built and reads == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "upper-case hex",
+        "short hex",
+        "other size",
+        "size as bool",
+        "other path",
+        "row missing",
+        "row extra",
+        "not a list",
+    ],
+)
+def test_cache_with_bad_sums_is_a_miss(tmp_path: Path, damage: str) -> None:
+    root = tmp_path / "t"
+    (root / "d").mkdir(parents=True)
+    (root / "one").write_bytes(b"1")
+    (root / "d" / "two").write_bytes(b"2")
+    settle(root)
+    entries = scan(root)
+    content = describe(root, None)
+    writer = cache.Writer(tmp_path / "c", root)
+    writer.commit(entries, content.digest, content.files)
+    assert cache.lookup(tmp_path / "c", root, entries) == (content.digest, content.files)
+    (record_path,) = (tmp_path / "c").glob("*.json")
+    record = json.loads(record_path.read_text())
+    rows = record["files"]
+    if damage == "upper-case hex":
+        rows[0][1] = rows[0][1].upper()
+    elif damage == "short hex":
+        rows[0][1] = rows[0][1][:-1]
+    elif damage == "other size":
+        rows[0][2] += 1
+    elif damage == "size as bool":
+        rows[0][2] = True
+    elif damage == "other path":
+        rows[0][0] = "d/other"
+    elif damage == "row missing":
+        del rows[0]
+    elif damage == "row extra":
+        rows.append(list(rows[0]))
+    else:
+        record["files"] = {"d/two": rows[0][1]}
+    record_path.write_text(json.dumps(record))
+    assert cache.lookup(tmp_path / "c", root, entries) is None
+
+
+def test_one_changed_byte_changes_that_files_sum_and_the_digest(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    files = make_sum_tree(root)
+    settle(root)
+    cache_dir = tmp_path / "cache"
+    before = describe(root, cache_dir)
+    big = bytearray(files["sub/big.bin"])
+    big[tarlayer.CHUNK + 5] ^= 1  # in the second read chunk; same size
+    (root / "sub/big.bin").write_bytes(big)
+    files["sub/big.bin"] = bytes(big)
+    after = describe(root, cache_dir)
+    assert after.files == expected_sums(files)
+    changed = [old.path for old, new in zip(before.files, after.files, strict=True) if old != new]
+    assert changed == ["sub/big.bin"]
+    assert after.digest != before.digest
+    assert after == describe(root, None)
 
 
 def test_cli_digest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

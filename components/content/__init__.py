@@ -11,6 +11,24 @@ stderr for a refused folder or a failed push, 2 for a usage error)::
         over plain HTTP, and prints ``HOST[:PORT]/REPOSITORY@sha256:<64 hex>``: the same
         digest ``digest`` prints. HOST must be loopback (127.0.0.0/8, localhost, [::1]).
 
+Python API::
+
+    describe(root, cache_dir=DEFAULT_CACHE) -> Content
+        Content.digest: the index digest (below); Content.files: a FileSum(path, sha256,
+        size) for every regular file (hard links too; not folders, not symlinks), in
+        layer order, ``path`` being its name in the layer (NFC, '/'-separated, relative).
+        Both come from one read of each file; ``cache_dir=None`` skips the cache.
+    digest(root, cache_dir=DEFAULT_CACHE) -> str
+        ``describe(root, cache_dir).digest``.
+    build(root, layer_out=None) -> oci.Image
+        the documents, the layer streamed into ``layer_out``; ``Image.layer.files`` holds
+        the same file sums. ``push(root, target)`` uses it.
+
+The cache, like git's index, remembers per folder every entry's ``lstat`` data, the
+digest and the file sums: when no entry changed (and none is racily new) both are
+returned without reading any file; any change, or a cache file of another format
+version, rebuilds both from scratch.
+
 The image (REFERENCE.md section 5): an OCI image index (``application/vnd.oci.image.
 index.v1+json``) listing a linux/amd64 and a linux/arm64 image manifest, which share
 one uncompressed tar layer (``application/vnd.oci.image.layer.v1.tar``) holding the
@@ -29,15 +47,27 @@ Refused, with the path in the message: symlinks that are absolute or resolve out
 the folder, fifos, sockets and devices, names with control characters or not valid
 UTF-8, two names equal after NFC, an empty folder, a file that changes while read.
 
-Modules: walk (scan + checks), tarlayer (the tar stream, hashed in one pass), oci (the
-JSON documents), cache (git-index-like digest cache), builder (all together), push
-(the registry protocol, via oras' client and plain PUTs of our bytes).
+Modules: walk (scan + checks), tarlayer (the tar stream and each file's sha256, hashed
+in one pass), oci (the JSON documents), cache (git-index-like cache of the digest and
+file sums), builder (all together), push (the registry protocol, via oras' client and
+plain PUTs of our bytes).
 """
 
 from __future__ import annotations
 
-from components.content.builder import DEFAULT_CACHE, build, digest
+from components.content.builder import DEFAULT_CACHE, Content, build, describe, digest
 from components.content.errors import ContentError
 from components.content.push import parse_target, push
+from components.content.tarlayer import FileSum
 
-__all__ = ["DEFAULT_CACHE", "ContentError", "build", "digest", "parse_target", "push"]
+__all__ = [
+    "DEFAULT_CACHE",
+    "Content",
+    "ContentError",
+    "FileSum",
+    "build",
+    "describe",
+    "digest",
+    "parse_target",
+    "push",
+]

@@ -5,8 +5,12 @@ uid/gid 0, empty uname/gname, devmajor/devminor 0, no prefix field. A PAX extend
 header (type ``x``, named ``PaxHeader``) precedes an entry only when its name or symlink
 target is not ASCII or longer than 100 bytes (``path``/``linkpath`` records) or a file is
 8 GiB or more (``size`` record); it never holds time records. The stream ends with two
-zero blocks. One pass over the files, a fixed-size buffer: memory does not grow with
-the folder.
+zero blocks. One pass over the files, two fixed-size buffers: memory grows with the
+number of entries (their metadata, one ``FileSum`` per file), never with their bytes.
+Each chunk read from a regular file (hard links included: they are stored as regular
+files) goes, from the same buffer, into both the layer's hash and that file's own
+sha256 (the latter on a helper thread, in parallel), so the per-file sums cost no
+second read and little extra time.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -22,6 +27,7 @@ from components.content.walk import Entry
 
 BLOCK = 512
 CHUNK = 1 << 20
+PARALLEL_MIN = 64 << 10  # a chunk this big gets its file's sha256 on the helper thread
 _ZEROS = bytes(BLOCK)
 _TYPE = {"file": b"0", "symlink": b"2", "dir": b"5"}
 _NAME_MAX = 100
@@ -29,9 +35,19 @@ _SIZE_MAX = 8**11 - 1
 
 
 @dataclass(frozen=True)
+class FileSum:
+    """One regular file of the layer and the sha256 of its bytes."""
+
+    path: str  # the file's name in the layer: NFC, '/'-separated, relative, no leading './'
+    sha256: str  # 64 lowercase hex
+    size: int
+
+
+@dataclass(frozen=True)
 class Layer:
     digest: str  # "sha256:<hex>" of the uncompressed tar (its diff_id too)
     size: int
+    files: tuple[FileSum, ...]  # every regular file, in layer order; no folders, no symlinks
 
 
 class _Sink:
@@ -120,34 +136,68 @@ def _entry_header(entry: Entry) -> bytes:
     return pax + records + _pad(len(records)) + head
 
 
-def _copy(entry: Entry, sink: _Sink, buffer: bytearray) -> None:
-    view = memoryview(buffer)
+def _copy(
+    entry: Entry, sink: _Sink, buffers: tuple[memoryview, memoryview], helper: ThreadPoolExecutor
+) -> FileSum:
+    """Stream one regular file into ``sink`` and return the sha256 of its bytes (same pass).
+
+    Each chunk is read once, into one of two buffers in turn; the layer's hash (``sink``,
+    this thread) and the file's own hash (``helper``'s one thread, for chunks of at least
+    ``PARALLEL_MIN`` bytes) consume that same buffer at the same time: hashlib drops the
+    GIL while it hashes a large buffer, so the two sha256 run on two cores. The file's
+    hash of chunk k is awaited before chunk k+1 is hashed into it, so its updates stay in
+    order and chunk k's buffer is free before chunk k+2 is read into it.
+    """
+    own = hashlib.sha256()
+    pending: Future[None] | None = None
     remaining = entry.size
+    turn = 0
     try:
         with open(entry.path, "rb", buffering=0) as source:
             before = os.fstat(source.fileno())
             if before.st_size != entry.size or before.st_ino != entry.inode:
                 raise ContentError(f"{entry.path}: changed while the folder was read; run again")
-            while remaining:
-                count = source.readinto(view[: min(CHUNK, remaining)])
-                if not count:
-                    raise ContentError(f"{entry.path}: shrank while it was read; run again")
-                sink.write(view[:count])
-                remaining -= count
+            try:
+                while remaining:
+                    view = buffers[turn]
+                    turn ^= 1
+                    count = source.readinto(view[: min(CHUNK, remaining)])
+                    if not count:
+                        raise ContentError(f"{entry.path}: shrank while it was read; run again")
+                    chunk = view[:count]
+                    if pending is not None:
+                        pending.result()
+                        pending = None
+                    if count >= PARALLEL_MIN:
+                        pending = helper.submit(own.update, chunk)
+                    else:
+                        own.update(chunk)
+                    sink.write(chunk)
+                    remaining -= count
+            finally:
+                if pending is not None:
+                    pending.result()
             if source.read(1):
                 raise ContentError(f"{entry.path}: grew while it was read; run again")
     except OSError as error:
         raise ContentError(f"{entry.path}: cannot read it: {error.strerror}") from error
     sink.write(_pad(entry.size))
+    return FileSum(path=entry.name, sha256=own.hexdigest(), size=entry.size)
 
 
 def write_layer(entries: Iterable[Entry], out: BinaryIO | None = None) -> Layer:
-    """Stream the tar of ``entries`` (sorted, from ``walk.scan``) into ``out`` (or only hash it)."""
+    """Stream the tar of ``entries`` (sorted, from ``walk.scan``) into ``out`` (or only hash it).
+
+    The returned ``Layer`` carries the tar's digest and size and the sha256 of every
+    regular file, all from the one read of each file.
+    """
     sink = _Sink(out)
-    buffer = bytearray(CHUNK)
-    for entry in entries:
-        sink.write(_entry_header(entry))
-        if entry.kind == "file":
-            _copy(entry, sink, buffer)
+    buffers = (memoryview(bytearray(CHUNK)), memoryview(bytearray(CHUNK)))
+    files: list[FileSum] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-sha256") as helper:
+        for entry in entries:
+            sink.write(_entry_header(entry))
+            if entry.kind == "file":
+                files.append(_copy(entry, sink, buffers, helper))
     sink.write(_ZEROS * 2)
-    return Layer(digest="sha256:" + sink.hash.hexdigest(), size=sink.size)
+    return Layer(digest="sha256:" + sink.hash.hexdigest(), size=sink.size, files=tuple(files))
