@@ -5,14 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import fakecli
 from fakes.cli import ApiUnreachableError, FakeCli
 from fakes.world import ApiError
+
+PROJECT = Path(__file__).resolve().parent.parent
+REGISTRY_IMAGE = "registry:3@sha256:852b3e4d378c426dda6b318fe9d9bfe8e92a0eccb9926671ec3d3ea17a196696"
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[FakeCli]:
+    """conftest's FakeCli, whose registry processes end with the test."""
+    fake = FakeCli(tmp_path)
+    yield fake
+    fake.stop_processes()
+
 
 CRIO_CONFIG = """kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -641,3 +660,329 @@ def test_sleep_and_date_run_on_the_virtual_clock(cli: FakeCli) -> None:
     assert int(result.stdout) == before + 150
     assert "NotReady" not in kubectl(cli, "get nodes").stdout  # the worker got Ready meanwhile
     assert cli.run("sleep soon").stderr == "sleep: invalid time interval 'soon'\n"
+
+
+# --- 10. the stack's registry container ----------------------------------------------
+
+
+def require_docker_registry() -> None:
+    """The fake runs Debian's docker-registry for a registry container:
+    skipped without it, except under CI=true, where that fails."""
+    if shutil.which("docker-registry") or os.access("/usr/bin/docker-registry", os.X_OK):
+        return
+    why = "docker-registry not installed (apt-get install docker-registry)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {why}")
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_registry(cli: FakeCli, name: str, port: int, owner: str = "me") -> Any:
+    return cli.run(
+        f"docker run -d --restart=always --name {name} --label io.imagevolume.owner={owner} "
+        f"-p 127.0.0.1:{port}:5000 {REGISTRY_IMAGE}"
+    )
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_registry_run_inspect_start_and_rm(cli: FakeCli) -> None:
+    require_docker_registry()
+    port = free_port()
+    started = run_registry(cli, "reg", port)
+    assert started.returncode == 0, started.stderr
+    assert re.fullmatch(r"[0-9a-f]{64}\n", started.stdout)
+    # not pulled yet: docker run pulls it first, its progress on stderr
+    assert started.stderr.startswith(f"Unable to find image '{REGISTRY_IMAGE}' locally\n")
+    assert answers(port)
+    inspected = cli.run(
+        "docker inspect --format "
+        '\'{{index .Config.Labels "io.imagevolume.owner"}} {{.Id}} {{.State.Running}} '
+        "{{json .NetworkSettings.Networks.kind}}' reg"
+    )
+    assert inspected.stdout == f"me {started.stdout.strip()} true null\n"
+    again = run_registry(cli, "reg", free_port())
+    assert (again.returncode, again.stdout) == (125, "")
+    assert again.stderr == (
+        'docker: Error response from daemon: Conflict. The container name "/reg" is already in use by '
+        f'container "{started.stdout.strip()}". You have to remove (or rename) that container to be able '
+        "to reuse that name.\n\nRun 'docker run --help' for more information\n"
+    )
+    assert cli.run("docker start reg").stdout == "reg\n"  # already running: a no-op
+    cli.stop_container("reg")
+    assert not answers(port)
+    assert cli.run("docker inspect --format '{{.State.Running}}' reg").stdout == "false\n"
+    assert cli.run("docker start reg").stdout == "reg\n" and answers(port)
+    removed = cli.run("docker rm -f -v reg")
+    assert (removed.returncode, removed.stdout, removed.stderr) == (0, "reg\n", "")
+    assert not answers(port)
+    gone = cli.run("docker inspect --format '{{.Id}}' reg")
+    assert (gone.returncode, gone.stderr) == (1, "Error: No such object: reg\n")
+    # docker/cli rm.go: with --force a missing container is reported, not an error
+    missing = cli.run("docker rm -f -v reg")
+    assert (missing.returncode, missing.stdout) == (0, "")
+    assert missing.stderr == "Error response from daemon: No such container: reg\n"
+    start_missing = cli.run("docker start reg")
+    assert start_missing.returncode == 1
+    assert start_missing.stderr == (
+        "Error response from daemon: No such container: reg\nError: failed to start containers: reg\n"
+    )
+
+
+def test_registry_port_held_by_another_container_leaves_it_created(cli: FakeCli) -> None:
+    require_docker_registry()
+    port = free_port()
+    assert run_registry(cli, "first", port).returncode == 0
+    second = run_registry(cli, "second", port)
+    assert second.returncode == 125
+    assert re.fullmatch(r"[0-9a-f]{64}\n", second.stdout)  # created, then the start failed
+    assert re.fullmatch(
+        r"docker: Error response from daemon: driver failed programming external connectivity on "
+        rf"endpoint second \([0-9a-f]{{64}}\): Bind for 127\.0\.0\.1:{port} failed: port is already "
+        r"allocated\n\nRun 'docker run --help' for more information\n",
+        second.stderr,
+    )
+    assert cli.run("docker inspect --format '{{.State.Status}}' second").stdout == "created\n"
+    cli.stop_container("first")  # its port is free again: a start of the second works
+    assert cli.run("docker start second").stdout == "second\n" and answers(port)
+
+
+def test_registry_port_held_by_a_listening_socket(cli: FakeCli) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        taken = run_registry(cli, "reg", port)
+    assert taken.returncode == 125
+    assert re.search(
+        rf"on endpoint reg \([0-9a-f]{{64}}\): failed to bind host port for "
+        rf"127\.0\.0\.1:{port}:172\.17\.0\.\d+:5000/tcp: address already in use\n",
+        taken.stderr,
+    )
+    assert cli.run("docker inspect --format '{{.State.Running}}' reg").stdout == "false\n"
+    assert cli.run("docker rm -f -v reg").stdout == "reg\n"
+
+
+def test_registry_needs_debians_docker_registry(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.setattr(os, "access", lambda _path, _mode: False)
+    with pytest.raises(SystemExit) as exited:
+        fakecli.registry_binary()
+    assert exited.value.code == 2
+    assert "fake docker: docker-registry is not installed" in capsys.readouterr().err
+
+
+def test_network_connect_needs_the_kind_network_and_connects_once(cli: FakeCli) -> None:
+    require_docker_registry()
+    assert run_registry(cli, "reg", free_port()).returncode == 0
+    no_network = cli.run("docker network connect kind reg")
+    assert (no_network.returncode, no_network.stderr) == (
+        1,
+        "Error response from daemon: network kind not found\n",
+    )
+    made(cli, "c", CONTAINERD_CONFIG)
+    cli.delete_cluster("c")  # kind never removes its network
+    assert cli.run("docker network connect kind reg").returncode == 0
+    connected = cli.run("docker inspect --format '{{json .NetworkSettings.Networks.kind}}' reg").stdout
+    assert json.loads(connected)["DNSNames"][0] == "reg"
+    twice = cli.run("docker network connect kind reg")
+    assert twice.returncode == 1
+    assert (
+        twice.stderr == "Error response from daemon: endpoint with name reg already exists in network kind\n"
+    )
+    nobody = cli.run("docker network connect kind nobody")
+    assert nobody.stderr == "Error response from daemon: No such container: nobody\n"
+
+
+def test_kind_get_nodes(cli: FakeCli) -> None:
+    none = cli.run("kind get nodes --name c")
+    assert (none.returncode, none.stdout, none.stderr) == (0, "", 'No kind nodes found for cluster "c".\n')
+    made(cli)
+    assert cli.run("kind get nodes --name c").stdout == "c-control-plane\nc-worker\n"
+    cli.stop_cluster("c")
+    assert cli.run("kind get nodes -n c").stdout == "c-control-plane\nc-worker\n"  # docker ps -a
+
+
+def test_node_files_survive_a_restart_and_systemctl_reload_per_runtime(cli: FakeCli) -> None:
+    made(cli, "ctrd", CONTAINERD_CONFIG)
+    data = bytes(range(256))
+    write = "docker exec -i ctrd-control-plane cp /dev/stdin /etc/x/blob"
+    assert cli.run("docker exec ctrd-control-plane mkdir -p /etc/x").returncode == 0
+    assert (
+        subprocess.run(
+            ["/bin/sh", "-c", write], input=data, env=cli.env, cwd=cli.root, check=False
+        ).returncode
+        == 0
+    )
+    cli.stop_cluster("ctrd")
+    cli.start_cluster("ctrd")
+    read = subprocess.run(
+        ["/bin/sh", "-c", "docker exec ctrd-control-plane cat /etc/x/blob"],
+        capture_output=True, env=cli.env, cwd=cli.root, check=False,
+    )  # fmt: skip
+    assert read.stdout == data
+    reload = cli.run("docker exec ctrd-control-plane systemctl reload crio")
+    # systemd: NoSuchUnit → EXIT_NOTINSTALLED (5), passed on by docker exec
+    assert (reload.returncode, reload.stderr) == (
+        5,
+        "Failed to reload crio.service: Unit crio.service not found.\n",
+    )
+    made(cli, "crio")
+    crio = cli.run("docker exec crio-worker systemctl reload crio")
+    assert (crio.returncode, crio.stdout, crio.stderr) == (0, "", "")
+
+
+def push(folder: Path, port: int, name: str) -> str:
+    """components.content push: prints 127.0.0.1:<port>/<name>@<digest>."""
+    pushed = subprocess.run(
+        [sys.executable, "-m", "components.content", "push", str(folder), f"127.0.0.1:{port}/{name}"],
+        capture_output=True, text=True, check=True, cwd=PROJECT, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert pushed.startswith(f"127.0.0.1:{port}/{name}@sha256:")
+    return pushed.split("@")[1]
+
+
+def sums_of(folder: Path, mount: str) -> str:
+    return "".join(
+        f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {mount}/{path.relative_to(folder).as_posix()}\n"
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    )
+
+
+@pytest.mark.parametrize("runtime", ["containerd", "crio"])
+def test_pod_pulls_from_the_local_registry_only_once_the_node_knows_it(cli: FakeCli, runtime: str) -> None:
+    require_docker_registry()
+    made(cli, "c", CONTAINERD_CONFIG if runtime == "containerd" else CRIO_CONFIG)
+    port = free_port()
+    assert run_registry(cli, "c-registry", port).returncode == 0
+    folder = cli.root / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "blob.bin").write_bytes(bytes(range(256)) * 3)
+    (folder / "text").write_text("hello\n")
+    (folder / "link").symlink_to("sub/blob.bin")
+    digest = push(folder, port, "vol")
+    reference = f"localhost:{port}/vol@{digest}"
+    cli.add_pod(pod(reference))
+    refused = kubectl(cli, "describe pod pod").stdout
+    assert re.search(r"\n      Reason:\s+ErrImagePull\n", refused)
+    if runtime == "containerd":
+        assert (
+            f'failed to resolve reference "{reference}": failed to do request: Head '
+            f'"https://localhost:{port}/v2/vol/manifests/{digest}": dial tcp 127.0.0.1:{port}: '
+            "connect: connection refused" in refused
+        )
+    else:
+        assert (
+            f"RegistryUnavailable: pinging container registry localhost:{port}: "
+            f'Get "https://localhost:{port}/v2/": dial tcp 127.0.0.1:{port}: connect: connection refused'
+        ) in refused
+    for node in cli.run("kind get nodes --name c").stdout.split():
+        if runtime == "containerd":
+            directory = f"/etc/containerd/certs.d/localhost:{port}"
+            text, target = '[host."http://c-registry:5000"]\n', f"{directory}/hosts.toml"
+        else:
+            directory = "/etc/containers/registries.conf.d"
+            text = (
+                f'[[registry]]\nprefix = "localhost:{port}"\nlocation = "c-registry:5000"\ninsecure = true\n'
+            )
+            target = f"{directory}/50-registry.conf"
+        assert cli.run(f"docker exec {node} mkdir -p '{directory}'").returncode == 0
+        assert cli.run(f"docker exec -i {node} cp /dev/stdin '{target}'", stdin=text).returncode == 0
+    if runtime == "crio":
+        # written, not yet read: CRI-O reads registries.conf.d when it reloads
+        assert "pinging container registry localhost:" in kubectl(cli, "describe pod pod").stdout
+        for node in ("c-control-plane", "c-worker"):
+            assert cli.run(f"docker exec {node} systemctl reload crio").returncode == 0
+    unresolved = kubectl(cli, "describe pod pod").stdout
+    assert "dial tcp: lookup c-registry on 172.18.0.1:53: no such host" in unresolved  # not on `kind` yet
+    assert cli.run("docker network connect kind c-registry").returncode == 0
+    waited = kubectl(cli, "wait --for=condition=Ready pod/pod --timeout=10s")
+    assert waited.returncode == 0, kubectl(cli, "describe pod pod").stdout
+    listing = kubectl(cli, "exec pod -- ls -l /volume").stdout
+    assert "link -> sub/blob.bin" in listing and " text\n" in listing
+    read = subprocess.run(
+        ["/bin/sh", "-c", "kubectl --kubeconfig c.kc exec pod -- cat /volume/link"],
+        capture_output=True, env=cli.env, cwd=cli.root, check=False,
+    )  # fmt: skip
+    assert read.stdout == bytes(range(256)) * 3
+    checked = cli.run(
+        "kubectl --kubeconfig c.kc exec -i pod -- sha256sum -c -", stdin=sums_of(folder, "/volume")
+    )
+    assert (checked.returncode, checked.stdout) == (0, "/volume/sub/blob.bin: OK\n/volume/text: OK\n")
+    # a digest the registry does not hold
+    other = f"localhost:{port}/vol@sha256:{'0' * 64}"
+    cli.add_pod({**pod(other), "metadata": {"name": "other", "namespace": "default"}})
+    missing = kubectl(cli, "describe pod other").stdout
+    if runtime == "containerd":
+        assert f'failed to resolve reference "{other}": {other}: not found' in missing
+    else:
+        assert f"reading manifest sha256:{'0' * 64} in c-registry:5000/vol: manifest unknown" in missing
+    # pulled images stay on the node: the registry gone, the pod still runs
+    assert cli.run("docker rm -f -v c-registry").returncode == 0
+    assert kubectl(cli, "exec pod -- cat /volume/text").stdout == "hello\n"
+
+
+def test_crio_rereads_registries_when_its_node_restarts(cli: FakeCli) -> None:
+    made(cli)
+    node = cli.cluster("c").nodes[1]
+    assert node["name"] == "c-worker" and node["crio_registries"] == {}
+    conf = "/etc/containers/registries.conf.d/50-r.conf"
+    assert cli.run(f"docker exec -i c-worker cp /dev/stdin {conf}", stdin="[[registry]]\n").returncode == 0
+    assert cli.cluster("c").nodes[1]["crio_registries"] == {}  # not read yet
+    cli.stop_cluster("c")
+    cli.start_cluster("c")
+    assert cli.cluster("c").nodes[1]["crio_registries"] == {conf: "[[registry]]\n"}
+
+
+def test_sha256sum_check_prints_busybox_lines_and_status(cli: FakeCli) -> None:
+    made(cli)
+    cli.add_pod(pod("quay.io/crio/artifact:v2"))
+    one, two = hashlib.sha256(b"1\n").hexdigest(), hashlib.sha256(b"2\n").hexdigest()
+    listing = (
+        f"{one}  /volume/dir/file\n{one}  /volume/file\n{two}  /volume/gone\n{two} */volume/file\nnospace\n"
+    )
+    checked = kubectl(cli, "exec -i pod -- sha256sum -c -")
+    assert (checked.returncode, checked.stderr) == (
+        1,
+        "sha256sum: -: no checksum lines found\ncommand terminated with exit code 1\n",
+    )  # no -i: the container's stdin is empty
+    checked = cli.run("kubectl --kubeconfig c.kc exec --stdin pod -- sha256sum -c -", stdin=listing)
+    assert checked.returncode == 1
+    assert checked.stdout == (
+        "/volume/dir/file: OK\n/volume/file: FAILED\n/volume/gone: FAILED\n/volume/file: OK\n"
+    )
+    assert checked.stderr == (
+        "sha256sum: can't open '/volume/gone': No such file or directory\n"
+        "sha256sum: WARNING: 3 of 5 computed checksums did NOT match\n"
+        "command terminated with exit code 1\n"
+    )
+    good = cli.run(
+        "kubectl --kubeconfig c.kc exec -i pod -- sha256sum -c -", stdin=f"{one}  /volume/dir/file\n"
+    )
+    assert (good.returncode, good.stdout, good.stderr) == (0, "/volume/dir/file: OK\n", "")
+
+
+def test_missing_pod_tools_knob(cli: FakeCli) -> None:
+    made(cli)
+    cli.add_pod(pod("quay.io/crio/artifact:v2"))
+    cli.extra_env["FAKE_POD_MISSING_TOOLS"] = "sha256sum,cat"
+    for program in ("sha256sum -c -", "cat /volume/file"):
+        result = kubectl(cli, f"exec pod -- {program}")
+        name = program.split()[0]
+        assert result.returncode == 255
+        assert f'exec: "{name}": executable file not found in $PATH' in result.stderr
+    assert kubectl(cli, "exec pod -- ls -l /volume/file").returncode == 0

@@ -6,8 +6,14 @@ State layout under `state` ($FAKE_STATE):
     clock                                    virtual seconds (moved by waits and `advance`)
     ports/<port>                             the cluster serving https://127.0.0.1:<port>
     engines/<provider>/<endpoint>/clusters/<name>/
-        cluster.json  config.yaml  kubeconfig  pods/<namespace>/<pod>.json
+        cluster.json  config.yaml  kubeconfig  pods/<namespace>/<pod>.json  node-images/
+    engines/docker/<endpoint>/containers/<name>.json, <name>.registry/   other containers
+    engines/docker/<endpoint>/networks/kind  the `kind` network exists
 <endpoint> is "default", "host-<DOCKER_HOST slug>" or "context-<DOCKER_CONTEXT slug>".
+
+A registry container (`docker run -d ... registry:3`) runs docker-registry for
+real: stop_processes() ends every such process; it runs when the FakeCli is
+garbage-collected or the interpreter exits too, but a fixture should call it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +39,8 @@ FAKE_PROGRAMS = ("kind", "kubectl", "docker", "pulumi", "sleep", "date")
 HOST_TOOLS = (
     *("sh", "bash", "mktemp", "rm", "cat", "grep", "awk", "head", "tail", "printf", "echo"),
     *("sed", "tr", "od", "mkdir", "dirname", "wc", "mv"),
+    # the content check hashes on this machine when the pod has no sha256sum
+    *("sha256sum", "cut", "sort"),
 )
 
 
@@ -92,6 +101,14 @@ class FakeCli:
         for program in FAKE_PROGRAMS:
             self.install(program)
         self.extra_env: dict[str, str] = {}
+        # A safety net: the processes of registry containers end with this
+        # object at the latest (fixtures call stop_processes).
+        self._finalizer = weakref.finalize(self, world.stop_container_processes, self.state)
+
+    def stop_processes(self) -> None:
+        """End every process the fakes started (each registry container's
+        docker-registry), and wait for them."""
+        world.stop_container_processes(self.state)
 
     # --- programs -----------------------------------------------------------
 
@@ -112,6 +129,7 @@ class FakeCli:
             "PATH": str(self.bin),
             "HOME": str(self.home),
             "FAKE_STATE": str(self.state),
+            "FAKE_OWNER_PID": str(os.getpid()),  # a registry container's process ends with this one
             "LANG": "C.UTF-8",
             **self.extra_env,
         }
@@ -178,6 +196,15 @@ class FakeCli:
     def start_cluster(self, name: str | None = None, api_down_calls: int = 0) -> None:
         """The daemon is back; the API server refuses the next `api_down_calls` kubectl calls."""
         world.start_cluster(self.cluster(name), api_down_calls)
+
+    def stop_container(self, name: str, endpoint: str = "default") -> None:
+        """A non-node container exits (its process ends; state "exited"),
+        e.g. the registry crashed: `docker start` brings it back."""
+        record = world.load_containers(self.state, endpoint)[name]
+        if record.get("pid"):
+            world.stop_process(int(record["pid"]), record.get("mark", ""))
+        record.update(state="exited", pid=None)
+        world.save_container(self.state, endpoint, record)
 
     def delete_cluster(self, name: str | None = None) -> None:
         """A user's `kind delete cluster --name NAME`: nodes and their context gone."""

@@ -36,27 +36,43 @@ Knobs (environment):
                                     Go arch is what an index pulls, and kind's arch
   FAKE_INOTIFY_MAX_USER_WATCHES     the Docker host kernel's fs.inotify.max_user_watches (524288)
   FAKE_INOTIFY_MAX_USER_INSTANCES   ... fs.inotify.max_user_instances (512)
+  FAKE_POD_MISSING_TOOLS=sha256sum,cat
+                                    these programs are not in the pod's container
+                                    image: exec of them fails as exec of any
+                                    missing program does
 Docker verbs: info, ps, inspect, exec, cp, pull (image pull), image inspect,
-and `run [--rm] --entrypoint cat IMAGE /proc/sys/fs/inotify/max_user_{watches,instances}`;
-pulled images are kept per daemon (engines/docker/<endpoint>/images.json).
-kind verbs: create/delete cluster, get clusters/kubeconfig, version [-q].
+`run [--rm] --entrypoint cat IMAGE /proc/sys/fs/inotify/max_user_{watches,instances}`,
+and for a registry container (an image whose repository is `registry`):
+`run -d [--restart=R] --name N [--label K=V]... -p 127.0.0.1:PORT:5000 IMAGE`,
+start, `rm -f [-v]`, `network connect kind N`. Such a container runs Debian's
+docker-registry for real on 127.0.0.1:PORT (its store under $FAKE_STATE):
+tests/fakes/cli.py FakeCli.stop_processes ends them. Pulled images are kept per
+daemon (engines/docker/<endpoint>/images.json).
+In a node: `mkdir -p`, `cp /dev/stdin FILE` (`-i`), `tee FILE`, `cat FILE`,
+`systemctl reload crio`.
+kind verbs: create/delete cluster, get clusters/kubeconfig/nodes, version [-q].
 `sleep` and `date +%s` are fakes too: they move and read the virtual clock
 (world.EPOCH + virtual seconds), so a script's polling loop takes no real time.
 Honoured as the real tools do: KIND_EXPERIMENTAL_PROVIDER, DOCKER_HOST,
-DOCKER_CONTEXT, KUBECONFIG, KUBECACHEDIR, HOME.
+DOCKER_CONTEXT, KUBECONFIG, KUBECACHEDIR, HOME. FAKE_OWNER_PID (set by FakeCli):
+a registry container's docker-registry ends when that process is gone.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -250,7 +266,10 @@ def docker(argv: list[str]) -> None:
         docker_image_inspect(argv[2:], host)
         return
     if verb == "run":
-        docker_run(argv[1:], host)
+        if any(arg in ("-d", "--detach") for arg in argv[1:]):
+            docker_run_detached(argv[1:], host)
+        else:
+            docker_run(argv[1:], host)
         return
     if error:
         fail(error)
@@ -262,6 +281,12 @@ def docker(argv: list[str]) -> None:
         docker_exec(argv[1:])
     elif verb == "cp":
         docker_cp(argv[1:])
+    elif verb == "start":
+        docker_start(argv[1:])
+    elif verb == "rm":
+        docker_rm(argv[1:])
+    elif argv[:2] == ["network", "connect"]:
+        docker_network_connect(argv[2:])
     else:
         fail(f"fake docker: unsupported {argv}", 2)
 
@@ -271,21 +296,10 @@ def docker_arch() -> str:
     daemon/info.go SystemInfo `Architecture: platform.Architecture()`,
     daemon/internal/platform/platform_linux.go runtimeArchitecture: uname(2)'s
     utsname.machine ("x86_64", "aarch64", ...)."""
-    return os.environ.get("FAKE_DOCKER_ARCH") or "x86_64"
+    return world.docker_machine()
 
 
-# uname machine → Go's GOARCH, as containerd/platforms database.go
-# normalizeArch maps them (ppc64le, s390x, riscv64: the same name).
-GO_ARCHES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "i386": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
+GO_ARCHES = world.GO_ARCHES
 
 
 def host_arch() -> str:
@@ -354,6 +368,12 @@ def docker_ps(argv: list[str]) -> None:
                 print(cluster.name)
             else:
                 print(node["name"])
+    for record in world.load_containers(root(), docker_endpoint()).values():
+        labels = record["labels"]
+        if wanted and (key not in labels or (value and labels[key] != value)):
+            continue
+        if show_all or record["state"] == "running":
+            print(labels.get(world.CLUSTER_LABEL, "") if ".Label" in fmt else record["name"])
 
 
 def node_document(cluster: Cluster, node: dict[str, Any]) -> dict[str, Any]:
@@ -367,6 +387,39 @@ def node_document(cluster: Cluster, node: dict[str, Any]) -> dict[str, Any]:
             "Labels": {world.CLUSTER_LABEL: cluster.name, "io.x-k8s.kind.role": node["role"]},
         },
         "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 1}},
+        # kind provision.go runArgsForNode: "--net", networkName (kind)
+        "NetworkSettings": {
+            "Networks": {
+                "kind": endpoint_settings(node["name"], node["id"], node_ip(cluster, node), "kind")
+                if node["running"]
+                else endpoint_settings(node["name"], node["id"], "", "kind")
+            }
+        },
+    }
+
+
+def endpoint_settings(name: str, container_id: str, address: str, network: str) -> dict[str, Any]:
+    """moby api/types/network/endpoint.go EndpointSettings, in its field
+    order (what `{{json .NetworkSettings.Networks.<net>}}` prints). The ids
+    and addresses are stand-ins: a script only tells null from an object."""
+    gateway = address.rsplit(".", 1)[0] + ".1" if address else ""
+    return {
+        "IPAMConfig": None,
+        "Links": None,
+        "Aliases": None,
+        "MacAddress": "",
+        "DriverOpts": None,
+        "GwPriority": 0,
+        "NetworkID": _sha(network, "network"),
+        "EndpointID": _sha(network, container_id, "endpoint") if address else "",
+        "Gateway": gateway,
+        "IPAddress": address,
+        "IPPrefixLen": 16 if address else 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        # moby daemon/container_operations.go buildEndpointDNSNames: the name, the short id
+        "DNSNames": [name, container_id[:12]] if network != "bridge" else None,
     }
 
 
@@ -376,10 +429,13 @@ def docker_inspect(argv: list[str]) -> None:
     documents, missing = [], []
     for name in names:
         found = find_node(name)
-        if found is None:
-            missing.append(name)
-        else:
+        record = find_container(name) if found is None else None
+        if found is not None:
             documents.append(node_document(*found))
+        elif record is not None:
+            documents.append(container_document(record))
+        else:
+            missing.append(name)
     for document in documents:
         if fmt:
             print(render_template(fmt, document))
@@ -391,17 +447,34 @@ def docker_inspect(argv: list[str]) -> None:
 
 
 def render_template(fmt: str, document: dict[str, Any]) -> str:
+    """Go text/template for `.A.B`, `index .A.B "key"` and `json .A.B`
+    (docker/cli templates/templates.go basicFunctions "json": a json.Encoder
+    without HTML escaping, its newline trimmed). A key missing from a map
+    gives the map's zero value: "" for a label, null for a network."""
+
+    maps = ("Labels", "Networks")  # Go maps in these documents; the rest are structs
+
+    def walk(path: str) -> Any:
+        value: Any = document
+        parent = ""
+        for part in path.lstrip(".").split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif parent in maps:
+                value = None
+            else:
+                fail(f"fake docker: unsupported template field {path} in {fmt}", 2)
+            parent = part
+        return value
+
     def field(match: re.Match[str]) -> str:
         expression = match.group(1).strip()
         index = re.fullmatch(r'index\s+\.(\S+)\s+"([^"]+)"', expression)
         if index:
-            value: Any = document
-            for part in index.group(1).split("."):
-                value = value[part]
-            return str(value.get(index.group(2), ""))
-        value = document
-        for part in expression.lstrip(".").split("."):
-            value = value[part]
+            return str(walk(index.group(1)).get(index.group(2), ""))
+        if expression.startswith("json "):
+            return json.dumps(walk(expression[5:].strip()), separators=(",", ":"), ensure_ascii=False)
+        value = walk(expression)
         return str(value).lower() if isinstance(value, bool) else str(value)
 
     return re.sub(r"\{\{(.*?)\}\}", field, fmt)
@@ -414,6 +487,8 @@ def docker_exec(argv: list[str]) -> None:
     name, command = argv[index], argv[index + 1 :]
     found = find_node(name)
     if found is None:
+        if find_container(name) is not None:
+            fail(f"fake docker: unsupported exec in container {name}: {command}", 2)
         # moby daemon/errors.go objNotFoundError "No such container: %s"
         fail(f"Error response from daemon: No such container: {name}")
         return
@@ -425,15 +500,39 @@ def docker_exec(argv: list[str]) -> None:
     if command[:1] == ["cat"] and len(command) == 2:
         if command[1] not in files:
             fail(f"cat: {command[1]}: No such file or directory")
-        sys.stdout.write(files[command[1]])
+        sys.stdout.buffer.write(node_bytes(files[command[1]]))
         return
     if command[:1] in (["true"], ["mkdir"]):
-        return
+        return  # directories are not modelled: every one exists
     if command[:1] == ["tee"] or command[:2] == ["cp", "/dev/stdin"]:
-        node.setdefault("files", {})[command[-1]] = sys.stdin.read()
+        # Kept in the node's record: the node's file system outlives a stop
+        # and start of its container (world.start_cluster). Bytes that are not
+        # UTF-8 are kept as surrogate escapes.
+        data = sys.stdin.buffer.read()
+        if command[0] == "tee":
+            sys.stdout.buffer.write(data)  # coreutils tee.c: stdin to each file and to stdout
+        node.setdefault("files", {})[command[-1]] = data.decode("utf-8", "surrogateescape")
         cluster.save()
         return
+    if command[:1] == ["systemctl"] and command[1:] in (["reload", "crio"], ["reload", "crio.service"]):
+        if cluster.runtime != "crio":
+            # systemd src/systemctl/systemctl-start-unit.c start_unit_one:
+            # log_error "Failed to %s %s: %s" (job type "reload", the unit name
+            # expanded to crio.service); the manager's error src/core/unit.c
+            # bus_unit_validate_load_state "Unit %s not found."; the exit status
+            # systemctl-util.c translate_bus_error_to_exit_status: NoSuchUnit →
+            # EXIT_NOTINSTALLED (5, src/basic/exit-status.h). docker exec exits
+            # with the command's status. (systemd is read through the search
+            # index: its snapshot is over the mirror's size limit.)
+            fail("Failed to reload crio.service: Unit crio.service not found.", 5)
+        world.reload_crio(cluster, node)  # silent on success, exit 0
+        return
     fail(f"fake docker: unsupported exec {command}", 2)
+
+
+def node_bytes(text: str) -> bytes:
+    """A node file's bytes (kept as UTF-8 text with surrogate escapes)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def node_files(cluster: Cluster, node: dict[str, Any]) -> dict[str, str]:
@@ -465,7 +564,7 @@ def docker_cp(argv: list[str]) -> None:
         if dest == "-":
             sys.stdout.write(files[path])
         else:
-            target.write_text(files[path])
+            target.write_bytes(node_bytes(files[path]))
         return
     name, _, path = dest.partition(":")
     found = find_node(name)
@@ -473,7 +572,7 @@ def docker_cp(argv: list[str]) -> None:
         fail(f"Error response from daemon: No such container: {name}")
         return
     cluster, node = found
-    node.setdefault("files", {})[path] = Path(source).read_text()
+    node.setdefault("files", {})[path] = Path(source).read_bytes().decode("utf-8", "surrogateescape")
     cluster.save()
 
 
@@ -587,8 +686,11 @@ def docker_pull_stream(ref: Ref, given: str, host: str) -> tuple[list[str], str 
     arch = single or host_arch()
     # pullTag: "Pulling from" + FamiliarName of the repository's path
     # (distribution/registry.go newRepository: reference.Path), with the tag
-    # (or, for a digest, the reference's String()) as the message's ID.
-    where = ref.tag or str(ref)
+    # (or, for a digest, the reference's String()) as the message's ID. A
+    # reference with both reaches the daemon by digest only (the client
+    # sends tag=<digest>: client/image_pull.go getAPITagFromNamedRef; the
+    # router makes it reference.WithDigest(reference.TrimNamed(ref), dgst)).
+    where = f"{ref.name}@{ref.digest}" if ref.digest else ref.tag
     lines = [f"{where}: Pulling from {ref.path}"]
     key = str(ref)
     images = _images()
@@ -608,7 +710,8 @@ def docker_pull_stream(ref: Ref, given: str, host: str) -> tuple[list[str], str 
     manifest = ref.digest or "sha256:" + _sha(key, single or "index")
     lines.append(f"Digest: {manifest}")
     status = "Downloaded newer image for" if downloaded else "Image is up to date for"
-    lines.append(f"Status: {status} {ref.familiar()}")
+    requested = f"{ref.familiar_name()}@{ref.digest}" if ref.digest else ref.familiar()
+    lines.append(f"Status: {status} {requested}")
     # A single-platform image of another architecture is pulled as it is:
     # without --platform the graphdriver puller checks no architecture
     # (pull_v2.go pullSchema2Layers: only the OS), and daemon/images/image_pull.go
@@ -760,6 +863,406 @@ def docker_run(argv: list[str], host: str) -> None:
         )
     variable, default = INOTIFY_FILES[path]
     print(os.environ.get(variable) or default)
+
+
+# --- other containers: the stack's registry --------------------------------------
+# A container whose image's repository is `registry` (docker.io/library/registry:
+# distribution's registry, which listens on :5000) runs Debian's docker-registry
+# (the same program, CNCF distribution) for real, listening where Docker would
+# publish it: 127.0.0.1:<host port>. Records: world.load_containers.
+
+REGISTRY_CONFIG = """version: 0.1
+log:
+  level: warn
+storage:
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: {store}
+http:
+  addr: 127.0.0.1:{port}
+"""
+# ^ distribution/distribution-library-image config-example.yml (the registry
+# image's /etc/distribution/config.yml: delete enabled, inmemory blob cache,
+# filesystem store), served on the published host address instead of :5000
+# (no docker-proxy here) and without its debug server (another port).
+REGISTRY_START_SECONDS = 10.0  # real seconds the fake waits for GET /v2/
+
+
+def docker_endpoint() -> str:
+    return world.docker_endpoint(os.environ)[0]
+
+
+def find_container(name: str) -> dict[str, Any] | None:
+    """A non-node container by name, full id or short (12) id."""
+    for record in world.load_containers(root(), docker_endpoint()).values():
+        if name in (record["name"], record["id"], record["id"][:12]):
+            return record
+    return None
+
+
+def container_document(record: dict[str, Any]) -> dict[str, Any]:
+    """moby api/types/container InspectResponse (the fields a script reads)."""
+    running = record["state"] == "running"
+    networks = {
+        network: endpoint_settings(record["name"], record["id"], address if running else "", network)
+        for network, address in record["networks"].items()
+    }
+    host_ip, host_port, container_port = record["ports"][0] if record["ports"] else ("", 0, 0)
+    return {
+        "Id": record["id"],
+        "Name": "/" + record["name"],
+        "State": {"Status": record["state"], "Running": running},
+        "Config": {"Image": record["image"], "Labels": dict(record["labels"])},
+        "HostConfig": {
+            "RestartPolicy": {"Name": record["restart"], "MaximumRetryCount": 0},
+            "PortBindings": {f"{container_port}/tcp": [{"HostIp": host_ip, "HostPort": str(host_port)}]}
+            if record["ports"]
+            else {},
+        },
+        "NetworkSettings": {"Networks": networks},
+    }
+
+
+def container_name_in_use(name: str) -> str | None:
+    """The id of the container (node or other) holding `name`."""
+    found = find_node(name)
+    if found is not None and found[1]["name"] == name:
+        return str(found[1]["id"])
+    record = world.load_containers(root(), docker_endpoint()).get(name)
+    return str(record["id"]) if record else None
+
+
+def port_conflict(record: dict[str, Any]) -> str | None:
+    """Why the daemon cannot publish the container's port, as starting it
+    reports (moby v28.2.2), or None.
+
+    libnetwork/drivers/bridge/port_mapping_linux.go attemptBindHostPorts: the
+    port allocator first (libnetwork/portallocator/portallocator.go
+    alreadyAllocatedErr "Bind for %s:%d failed: port is already allocated":
+    a port this daemon already publishes, for a running container or a kind
+    node's API server), then bindTCPOrUDP binds the host port itself (with
+    SO_REUSEADDR) and fails "failed to bind host port for %s: %w" with the
+    types.PortBinding String() "HostIP:HostPort:IP:Port/Proto" and the errno
+    (another process listening there). libnetwork/endpoint.go sbJoin wraps it
+    "driver failed programming external connectivity on endpoint %s (%s): %v"
+    (the endpoint is named after the container; its id is a new random one)."""
+    if not record["ports"]:
+        return None
+    host_ip, port, container_port = record["ports"][0]
+    endpoint_id = secrets.token_hex(32)
+    prefix = f"driver failed programming external connectivity on endpoint {record['name']} ({endpoint_id}): "
+    for other in world.load_containers(root(), docker_endpoint()).values():
+        published = any(p[0] == host_ip and p[1] == port for p in other["ports"])
+        if other["name"] != record["name"] and other["state"] == "running" and published:
+            return prefix + f"Bind for {host_ip}:{port} failed: port is already allocated"
+    for cluster in engine_clusters():
+        # kind provision.go: a control plane publishes the API server on
+        # Networking.APIServerAddress (127.0.0.1: apis/config/v1alpha4/default.go)
+        if cluster.data["port"] == port and host_ip == "127.0.0.1" and cluster.nodes[0]["running"]:
+            return prefix + f"Bind for {host_ip}:{port} failed: port is already allocated"
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host_ip, port))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            fail(f"fake docker: cannot probe {host_ip}:{port}: {error}", 2)
+        binding = f"{host_ip}:{port}:{record['networks']['bridge']}:{container_port}/tcp"
+        # Go's syscall.EADDRINUSE text (Go's errno table is not mirrored here:
+        # not read from source; it is glibc's strerror in lower case)
+        return prefix + f"failed to bind host port for {binding}: address already in use"
+    finally:
+        probe.close()
+    return None
+
+
+def registry_binary() -> str:
+    found = shutil.which("docker-registry") or (
+        "/usr/bin/docker-registry" if os.access("/usr/bin/docker-registry", os.X_OK) else None
+    )
+    if found is None:
+        fail(
+            "fake docker: docker-registry is not installed (apt-get install docker-registry): "
+            "the fake runs it for a registry container",
+            2,
+        )
+    return found
+
+
+# Runs docker-registry (argv[3:]) in its process group and ends it when the
+# test process (argv[1], a pid; 0: none) or the state directory (argv[2]) is
+# gone, so that no registry outlives a test that did not clean up.
+REGISTRY_WATCHDOG = """
+import os, subprocess, sys, time
+owner, state, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+child = subprocess.Popen(argv)
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+while child.poll() is None:
+    if (owner and not alive(owner)) or not os.path.isdir(state):
+        child.kill()
+        child.wait()
+        break
+    time.sleep(0.5)
+sys.exit(child.returncode or 0)
+"""
+
+
+def start_registry(record: dict[str, Any]) -> None:
+    """Run docker-registry for the container, in a session of its own (it
+    outlives this call; a watchdog ends it with the test process, FAKE_OWNER_PID),
+    and wait until GET /v2/ answers."""
+    binary = registry_binary()
+    _, port, _ = record["ports"][0]
+    base = world.registry_dir(root(), docker_endpoint(), record["name"])
+    (base / "store").mkdir(parents=True, exist_ok=True)
+    config = base / "config.yml"
+    config.write_text(REGISTRY_CONFIG.format(store=base / "store", port=port))
+    owner = os.environ.get("FAKE_OWNER_PID", "0")
+    with (base / "registry.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", REGISTRY_WATCHDOG, owner, str(root()), binary, "serve", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: world.stop_process ends it whole
+        )
+    record["pid"], record["mark"] = process.pid, str(config)
+    deadline = time.monotonic() + REGISTRY_START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1):
+                return
+        except OSError as error:
+            status = process.poll()
+            if status is not None or time.monotonic() > deadline:
+                world.stop_process(process.pid, str(config))
+                log_text = (base / "registry.log").read_text(errors="replace")
+                why = f"GET /v2/ failed: {error}" if status is None else f"it exited with status {status}"
+                fail(f"fake docker: docker-registry did not start on 127.0.0.1:{port} ({why}): {log_text}", 2)
+            time.sleep(0.02)
+
+
+def run_failure(message: str) -> NoReturn:
+    # docker/cli v28.2.2 cli/command/container/run.go toStatusError: a
+    # daemon failure is exit 125, its text withHelp
+    fail(f"docker: {message}\n\nRun 'docker run --help' for more information", 125)
+
+
+def docker_run_detached(argv: list[str], host: str) -> None:
+    """`docker run -d [--restart=R] --name N [--label K=V]... -p
+    127.0.0.1:PORT:5000 [--network bridge] IMAGE` of a registry image
+    (docker/cli v28.2.2 cli/command/container/run.go runContainer, create.go)."""
+    options: dict[str, Any] = {"restart": "no", "labels": {}, "publish": [], "network": "bridge"}
+    takes = {"--restart": "restart", "--name": "name", "--network": "network", "--net": "network"}
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        arg, value = argv[index], None
+        key, equals, inline = arg.partition("=")
+        if key in ("-d", "--detach") and not equals:
+            index += 1
+            continue
+        if key not in (*takes, "--label", "-l", "--publish", "-p"):
+            fail(f"fake docker: unsupported run {argv}", 2)
+        if equals:
+            value, index = inline, index + 1
+        elif index + 1 < len(argv):
+            value, index = argv[index + 1], index + 2
+        else:
+            fail(f"fake docker: unsupported run {argv}", 2)
+        if key in ("--label", "-l"):
+            label, _, label_value = value.partition("=")
+            options["labels"][label] = label_value
+        elif key in ("--publish", "-p"):
+            options["publish"].append(value)
+        else:
+            options[takes[key]] = value
+    rest = argv[index:]
+    if len(rest) != 1 or "name" not in options or options["network"] != "bridge":
+        fail(f"fake docker: unsupported run {argv} (a named registry container, no command)", 2)
+    ports = []
+    for spec in options["publish"]:
+        match = re.fullmatch(r"(127\.0\.0\.1):([0-9]+):([0-9]+)(?:/tcp)?", spec)
+        if match is None or match.group(3) != "5000":
+            fail(f"fake docker: unsupported publish {spec} (127.0.0.1:PORT:5000 only)", 2)
+        ports.append([match.group(1), int(match.group(2)), int(match.group(3))])
+    given = rest[0]
+    ref = parse_ref(given).tagged()
+    if ref.domain != DOCKER_DOMAIN or ref.path != "library/registry":
+        fail(f"fake docker: unsupported detached image {given} (registry images only)", 2)
+    error = daemon_error(host, "POST", "/containers/create")
+    if error:
+        run_failure(error)
+    # moby daemon/create.go create: the image first (the client pulls it on
+    # NotFound: create.go createContainer), then the name.
+    if _images().get(str(ref)) is None:
+        sys.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
+        lines, failure = docker_pull_stream(ref, given, host)
+        sys.stderr.write("".join(line + "\n" for line in lines))
+        if failure:
+            run_failure(failure)
+    name = options["name"]
+    if not re.fullmatch(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+", name):
+        # moby daemon/names.go reserveName; daemon/names/names.go RestrictedNameChars
+        run_failure(
+            f"Error response from daemon: Invalid container name ({name}), "
+            "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )
+    name = name.removeprefix("/")
+    holder = container_name_in_use(name)
+    if holder is not None:
+        # moby daemon/names.go reserveName → daemon/errors.go nameConflictError
+        # (the name with its leading "/", %q)
+        run_failure(
+            f'Error response from daemon: Conflict. The container name "/{name}" is already in use by '
+            f'container "{holder}". You have to remove (or rename) that container to be able to reuse '
+            "that name."
+        )
+    endpoint = docker_endpoint()
+    taken = len(world.load_containers(root(), endpoint))
+    record = {
+        "id": secrets.token_hex(32),
+        "name": name,
+        "image": given,
+        "labels": options["labels"],
+        "restart": options["restart"].split(":")[0],
+        "ports": ports,
+        # addresses on each network: stand-ins (Docker's IPAM picks them)
+        "networks": {"bridge": f"172.17.0.{2 + taken}"},
+        "state": "created",
+        "pid": None,
+        "mark": "",
+    }
+    world.save_container(root(), endpoint, record)  # created: docker ps -a lists it
+    # run.go runContainer: detached, the id is printed (a goroutine started
+    # before ContainerStart) while the container starts.
+    print(record["id"], flush=True)
+    conflict = port_conflict(record)
+    if conflict:
+        # moby daemon/start.go containerStart: a failed start leaves the
+        # container (state "created": container/state.go StateString, never
+        # started); the client adds "Error response from daemon"
+        run_failure(f"Error response from daemon: {conflict}")
+    start_registry(record)
+    record["state"] = "running"
+    world.save_container(root(), endpoint, record)
+
+
+def docker_start(argv: list[str]) -> None:
+    """docker/cli v28.2.2 cli/command/container/start.go
+    startContainersWithoutAttachments: each started container's name as
+    given on stdout; each failure on stderr, then "Error: failed to start
+    containers: %s" (exit 1)."""
+    names = [a for a in argv if not a.startswith("-")]
+    if len(names) != len(argv):
+        fail(f"fake docker: unsupported start {argv}", 2)
+    failed = []
+    for name in names:
+        record = find_container(name)
+        if record is None:
+            if find_node(name) is not None:
+                fail(f"fake docker: unsupported start of kind node {name}", 2)
+            sys.stderr.write(f"Error response from daemon: No such container: {name}\n")
+            failed.append(name)
+            continue
+        if record["state"] != "running":
+            # moby daemon/start.go validateState: a running container is a 304, no error
+            conflict = port_conflict(record)
+            if conflict:
+                sys.stderr.write(f"Error response from daemon: {conflict}\n")
+                failed.append(name)
+                continue
+            start_registry(record)
+            record["state"] = "running"
+            world.save_container(root(), docker_endpoint(), record)
+        print(name)
+    if failed:
+        fail(f"Error: failed to start containers: {', '.join(failed)}")
+
+
+def docker_rm(argv: list[str]) -> None:
+    """docker/cli v28.2.2 cli/command/container/rm.go runRm: each removed
+    name on stdout; with --force a missing container's error is printed and
+    skipped (exit 0), other errors are joined (exit 1). moby
+    daemon/delete.go: a running container needs force (then it is killed);
+    -v removes its anonymous volumes (here: the registry's store)."""
+    force = any(a in ("-f", "--force") or (re.fullmatch(r"-[fvl]+", a) and "f" in a) for a in argv)
+    names = [a for a in argv if not a.startswith("-")]
+    if any(a.startswith("-") and not re.fullmatch(r"-[fv]+|--force|--volumes", a) for a in argv):
+        fail(f"fake docker: unsupported rm {argv}", 2)
+    errors = []
+    for name in names:
+        record = find_container(name)
+        if record is None:
+            if find_node(name) is not None:
+                fail(f"fake docker: unsupported rm of kind node {name}", 2)
+            message = f"Error response from daemon: No such container: {name}"
+            if force:
+                sys.stderr.write(message + "\n")
+            else:
+                errors.append(message)
+            continue
+        if record["state"] == "running" and not force:
+            errors.append(
+                f'Error response from daemon: cannot remove container "{name}": container is running: '
+                "stop the container before removing or force remove"
+            )
+            continue
+        if record.get("pid"):
+            world.stop_process(int(record["pid"]), record.get("mark", ""))
+        world.remove_container(root(), docker_endpoint(), record["name"])
+        print(name)
+    if errors:
+        fail("\n".join(errors))
+
+
+def docker_network_connect(argv: list[str]) -> None:
+    """`docker network connect NETWORK CONTAINER` (docker/cli v28.2.2
+    cli/command/network/connect.go: the daemon's error, exit 1)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if len(words) != 2 or len(words) != len(argv):
+        fail(f"fake docker: unsupported network connect {argv}", 2)
+    network, name = words
+    if network != "kind":
+        fail(f"fake docker: unsupported network {network} (kind only)", 2)
+    endpoint = docker_endpoint()
+    node = find_node(name)
+    record = find_container(name) if node is None else None
+    if node is None and record is None:
+        # moby daemon/network.go ConnectContainerToNetwork: GetContainer first
+        fail(f"Error response from daemon: No such container: {name}")
+    if node is not None:
+        running, connected = bool(node[1]["running"]), True  # kind nodes are on `kind`
+    else:
+        assert record is not None
+        running, connected = record["state"] == "running", network in record["networks"]
+    if running and not world.kind_network_exists(root(), "docker", endpoint):
+        # moby daemon/container_operations.go connectToNetwork →
+        # findAndAttachNetwork: FindNetwork's errdefs.NotFound(
+        # libnetwork.ErrNoSuchNetwork) "network %s not found" (no swarm: no
+        # cluster provider to attach through)
+        fail(f"Error response from daemon: network {network} not found")
+    if running and connected:
+        # connectToNetwork → libnetwork/network.go CreateEndpoint (the
+        # endpoint is named after the container): types.ForbiddenErrorf
+        # "endpoint with name %s already exists in network %s"
+        fail(f"Error response from daemon: endpoint with name {name} already exists in network {network}")
+    if record is None:
+        return  # a stopped node: nothing changes
+    # daemon/container_operations.go ConnectToNetwork: a container that is not
+    # running only records the network (updateNetworkSettings: no error when
+    # already there; no check that it exists).
+    record["networks"].setdefault(network, f"172.18.0.{100 + len(world.load_containers(root(), endpoint))}")
+    world.save_container(root(), endpoint, record)
 
 
 def podman(argv: list[str]) -> None:
@@ -968,6 +1471,23 @@ def kind_get_kubeconfig(argv: list[str]) -> None:
     sys.stdout.write(cluster.kubeconfig() + "\n")
 
 
+def kind_get_nodes(argv: list[str]) -> None:
+    """kind pkg/cmd/kind/get/nodes/nodes.go runE: provider.ListNodes(name)
+    (`docker ps -a` by the cluster label: stopped nodes too, in the order
+    docker ps lists them, as the fake `docker ps` does); none: the logger's
+    "No kind nodes found for cluster %q." (stderr), exit 0; each node's name
+    on its own line (fmt.Fprintln)."""
+    if any(a.startswith("-") and a.split("=")[0] not in ("--name", "-n") for a in argv):
+        fail(f"fake kind: unsupported get nodes {argv}", 2)
+    name = flag(argv, "--name") or flag(argv, "-n") or "kind"
+    cluster = kind_list_nodes(kind_provider(), name, "")
+    if cluster is None:
+        sys.stderr.write(f'No kind nodes found for cluster "{name}".\n')
+        return
+    for node in cluster.nodes:
+        print(node["name"])
+
+
 # The Go toolchain each kind release is built with: .go-version at its tag
 # (hack/build/setup-go.sh builds with GOTOOLCHAIN=go$(cat .go-version)).
 KIND_GO_VERSIONS = {
@@ -1010,6 +1530,8 @@ def kind(argv: list[str]) -> None:
         kind_get_clusters()
     elif verb == ["get", "kubeconfig"]:
         kind_get_kubeconfig(argv[2:])
+    elif verb == ["get", "nodes"]:
+        kind_get_nodes(argv[2:])
     else:
         fail(f"fake kind: unsupported {argv}", 2)
 
@@ -1182,7 +1704,11 @@ def kubectl_exec(cluster: Cluster, namespace: str, pod_name: str, args: Args) ->
         # the kubelet's streaming server: no running container of that name
         fail(f'error: unable to upgrade connection: container not found ("{name}")')
     fs = container.FileSystem(container.container_mounts(cluster, pod, name))
-    code = container.run(fs, cluster.runtime, args.command)
+    # kubectl pkg/cmd/exec/exec.go: -i/--stdin streams kubectl's stdin to the
+    # container (remotecommand StreamOptions.Stdin); without it the
+    # container's stdin is empty.
+    stdin = sys.stdin.buffer.read() if args.on("-i") or args.on("--stdin") else b""
+    code = container.run(fs, cluster.runtime, args.command, stdin)
     if code < 0:
         sys.exit(1)
     if code:

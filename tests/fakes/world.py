@@ -10,6 +10,11 @@ read and write it. Layout under $FAKE_STATE (see cli.py for the whole list):
         config.yaml                         the kind config kind was given
         kubeconfig                          kind's external kubeconfig (JSON, which is YAML)
         pods/<namespace>/<name>.json        Pod objects as the API server holds them
+        node-images/<node>/<key>.json|.layer  images a node's runtime pulled from a local registry
+    engines/docker/<endpoint>/containers/<name>.json   other containers (the registry): id, name,
+                                            image, labels, ports, networks, state, pid
+    engines/docker/<endpoint>/containers/<name>.registry/   its docker-registry config, store, log
+    engines/docker/<endpoint>/networks/kind the `kind` network exists (made by kind's first cluster)
 
 Time never sleeps: a node is Ready `ready_after` virtual seconds after its
 creation, and whoever "waits" (kind --wait, kubectl wait) moves the clock.
@@ -22,6 +27,8 @@ import os
 import re
 import secrets
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +94,110 @@ def slug(text: str) -> str:
 
 def engine_dir(root: Path, provider: str, endpoint: str) -> Path:
     return root / "engines" / provider / endpoint
+
+
+# uname machine -> Go's GOARCH, as containerd/platforms database.go
+# normalizeArch maps them (ppc64le, s390x, riscv64: the same name).
+GO_ARCHES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def docker_machine() -> str:
+    """The Docker host's machine name (uname -m), FAKE_DOCKER_ARCH."""
+    return os.environ.get("FAKE_DOCKER_ARCH") or "x86_64"
+
+
+# --- the `kind` network and other containers ----------------------------------
+
+
+def kind_network_exists(root: Path, provider: str, endpoint: str) -> bool:
+    """kind pkg/cluster/internal/providers/docker/network.go ensureNetwork:
+    the first cluster creates the `kind` network; `kind delete cluster`
+    never removes it."""
+    base = engine_dir(root, provider, endpoint)
+    return (base / "networks" / "kind").exists() or bool(clusters_in(root, provider, endpoint))
+
+
+def containers_dir(root: Path, endpoint: str) -> Path:
+    return engine_dir(root, "docker", endpoint) / "containers"
+
+
+def load_containers(root: Path, endpoint: str) -> dict[str, dict[str, Any]]:
+    """The engine's non-node containers by name."""
+    base = containers_dir(root, endpoint)
+    if not base.exists():
+        return {}
+    found = (json.loads(p.read_text()) for p in sorted(base.glob("*.json")))
+    return {record["name"]: record for record in found}
+
+
+def save_container(root: Path, endpoint: str, record: dict[str, Any]) -> None:
+    base = containers_dir(root, endpoint)
+    base.mkdir(parents=True, exist_ok=True)
+    (base / f"{record['name']}.json").write_text(json.dumps(record, indent=1))
+
+
+def remove_container(root: Path, endpoint: str, name: str) -> None:
+    base = containers_dir(root, endpoint)
+    (base / f"{name}.json").unlink(missing_ok=True)
+    shutil.rmtree(base / f"{name}.registry", ignore_errors=True)
+
+
+def registry_dir(root: Path, endpoint: str, name: str) -> Path:
+    """Where a registry container's docker-registry keeps its config, store and log."""
+    return containers_dir(root, endpoint) / f"{name}.registry"
+
+
+def group_alive(pgid: int, mark: str) -> bool:
+    """Whether a live process of the process group a fake started (its
+    leader's pid) is still there: one whose command line holds `mark` (e.g.
+    its config path: reused ids are someone else's), not a zombie. A thread
+    of a Go program may end, a zombie with an empty cmdline, while the others
+    serve: any live thread counts."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            for task in (proc / "task").iterdir():
+                state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state not in ("Z", "X") and mark.encode() in (task / "cmdline").read_bytes():
+                    return True
+        except (OSError, IndexError, ValueError):
+            continue
+    return False
+
+
+def stop_process(pgid: int, mark: str, timeout: float = 10.0) -> None:
+    """Kill the process group a fake started (SIGKILL, as `docker rm -f`
+    kills a container: moby daemon/delete.go) and wait until it is gone."""
+    if not group_alive(pgid, mark):
+        return
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while group_alive(pgid, mark) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def stop_container_processes(root: Path) -> None:
+    """Kill every process the fakes started for containers under `root`."""
+    for path in sorted((root / "engines").glob("docker/*/containers/*.json")):
+        record = json.loads(path.read_text())
+        if record.get("pid"):
+            stop_process(int(record["pid"]), record.get("mark", ""))
 
 
 # --- clusters ---------------------------------------------------------------
@@ -184,6 +295,9 @@ def create_cluster(
     """Node containers made and Kubernetes set up (kind create's provisioning)."""
     path = engine_dir(root, provider, endpoint) / "clusters" / name
     path.mkdir(parents=True)
+    networks = engine_dir(root, provider, endpoint) / "networks"
+    networks.mkdir(parents=True, exist_ok=True)
+    (networks / "kind").touch()  # kind network.go ensureNetwork
     (path / "config.yaml").write_text(config_text)
     roles = [str(n.get("role", "control-plane")) for n in config.get("nodes") or [{"role": "control-plane"}]]
     never = os.environ.get("FAKE_KIND_NOT_READY") == "1"
@@ -207,6 +321,9 @@ def create_cluster(
                 "running": True,
                 "started": started,
                 "ready_after": after,
+                # what CRI-O read from /etc/containers/registries.conf.d when it
+                # last (re)started or reloaded (see reload_crio)
+                "crio_registries": {},
             }
         )
     port = new_port(root)
@@ -262,7 +379,35 @@ def start_cluster(cluster: Cluster, api_down_calls: int = 0) -> None:
     for node in cluster.nodes:
         node["running"] = True
         node["started"] = moment
+        # The node's files are on its own file system: they stay. Its CRI-O
+        # starts again and reads its configuration afresh.
+        node["crio_registries"] = registries_drop_ins(node)
     cluster.data["api_down_calls"] = api_down_calls
+    cluster.save()
+
+
+REGISTRIES_D = "/etc/containers/registries.conf.d/"
+
+
+def registries_drop_ins(node: dict[str, Any]) -> dict[str, str]:
+    """The node's registries.conf.d drop-ins as containers/image reads them
+    (pkg/sysregistriesv2/system_registries_v2.go dropInConfigs: files ending
+    in .conf)."""
+    files: dict[str, str] = node.get("files") or {}
+    return {
+        path: text
+        for path, text in sorted(files.items())
+        if path.startswith(REGISTRIES_D) and "/" not in path[len(REGISTRIES_D) :] and path.endswith(".conf")
+    }
+
+
+def reload_crio(cluster: Cluster, node: dict[str, Any]) -> None:
+    """`systemctl reload crio`: cri-o contrib/systemd/crio.service
+    ExecReload=/bin/kill -s HUP $MAINPID; on SIGHUP CRI-O reloads its
+    configuration (pkg/config/reload.go Reload → ReloadRegistries:
+    sysregistriesv2.TryUpdatingCache). Until then it pulls with what it read
+    before."""
+    node["crio_registries"] = registries_drop_ins(node)
     cluster.save()
 
 
