@@ -10,11 +10,13 @@ import pulumi
 from components.checks.component import VolumeCheck, VolumeCheckArgs
 from components.cluster.component import KindCluster, KindClusterArgs
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
+from components.push.component import FolderPush, FolderPushArgs
+from components.registry.component import LocalRegistry, LocalRegistryArgs
 from components.settings.model import KindClusterSettings, Settings
-from components.settings.parse import KIND_ONLY_KEYS
+from components.settings.parse import CLUSTER_COMMAND_KEYS
 
 # The settings that reach the kind cluster's command (its config, triggers, environment).
-DEFINING_KEYS = (*KIND_ONLY_KEYS, "kubernetesVersion")
+DEFINING_KEYS = CLUSTER_COMMAND_KEYS
 
 
 def kept_secret(value: Any, secret: bool) -> Any:
@@ -37,11 +39,13 @@ def deploy(settings: Settings) -> dict[str, Any]:
         cluster_identifier = cluster.cluster_identifier
         cluster_name: str | None = cluster.cluster_name
         node_image: str | None = cluster_settings.node_image
+        pushed = push_to_local_registry(settings, cluster_settings, cluster)
     else:
         kubeconfig = pulumi.Output.secret(cluster_settings.kubeconfig)
         cluster_identifier = cluster_settings.cluster_identifier
         cluster_name = cluster_settings.context
         node_image = None
+        pushed = push_to_registry(settings)
     pod = ImageVolumePod(
         "image-volume",
         ImageVolumePodArgs(
@@ -52,6 +56,12 @@ def deploy(settings: Settings) -> dict[str, Any]:
             create_namespace=kind_mode,
             secret_spec=settings.any_secret("podImage", "volumes"),
             secret_ready=settings.any_secret("podImage", "volumes", "podReadyTimeout"),
+            after=pushed,
+            local_registry_host=(
+                f"localhost:{cluster_settings.registry_port}"
+                if isinstance(cluster_settings, KindClusterSettings) and settings.sources
+                else None
+            ),
         ),
     )
     if isinstance(cluster_settings, KindClusterSettings):
@@ -65,6 +75,8 @@ def deploy(settings: Settings) -> dict[str, Any]:
             ready=pod.ready,
             checks=settings.checks,
             mount_paths=[volume.mount_path for volume in settings.pod.volumes],
+            sources=settings.sources,
+            pod_image="[secret]" if settings.any_secret("podImage") else settings.pod.image,
             # The default checks are made from the mount paths.
             secret_checks=settings.any_secret("checks", "volumes"),
             secret_mounts=settings.any_secret("volumes"),
@@ -81,7 +93,69 @@ def deploy(settings: Settings) -> dict[str, Any]:
         ),
         "verification": checks.verification,
         "readOnly": checks.read_only,
+        **content_outputs(settings, checks),
     }
+
+
+def content_outputs(settings: Settings, checks: VolumeCheck) -> dict[str, Any]:
+    """For source volumes: the content proof and the digest each mount holds."""
+    if not settings.sources:
+        return {}
+    digests = {v.mount_path: v.source.content.digest for v in settings.sources if v.source is not None}
+    return {
+        "content": checks.content,
+        "contentDigests": kept_secret(digests, settings.any_secret("volumes")),
+    }
+
+
+def push_to_local_registry(
+    settings: Settings, cluster_settings: KindClusterSettings, cluster: KindCluster
+) -> list[pulumi.Resource]:
+    """The stack's registry, the nodes' way to it and a push per source volume
+    (none of it without a source volume); the pod is made after them."""
+    if not settings.sources:
+        return []
+    registry = LocalRegistry(
+        "registry",
+        LocalRegistryArgs(
+            cluster_settings,
+            owner=cluster.owner,
+            cluster_created=cluster.created,
+            cluster_command=cluster.command,
+        ),
+    )
+    pushes: list[pulumi.Resource] = [registry.reachable]
+    for volume in settings.sources:
+        assert volume.source is not None
+        pushes.append(
+            FolderPush(
+                f"content-{volume.name}",
+                FolderPushArgs(
+                    volume.source,
+                    target=f"{registry.push_host}/{volume.name}",
+                    store=[registry.container_id],
+                    after=[registry.container],
+                    secret=settings.any_secret("volumes"),
+                ),
+            )
+        )
+    return pushes
+
+
+def push_to_registry(settings: Settings) -> list[pulumi.Resource]:
+    """A push per source volume to imagevolume:registry (existing mode)."""
+    pushes: list[pulumi.Resource] = []
+    for volume in settings.sources:
+        assert volume.source is not None
+        pushes.append(
+            FolderPush(
+                f"content-{volume.name}",
+                FolderPushArgs(
+                    volume.source, target=volume.source.repository, secret=settings.any_secret("volumes")
+                ),
+            )
+        )
+    return pushes
 
 
 def warn_when_the_cluster_is_gone(cluster: KindCluster, pod: ImageVolumePod) -> None:

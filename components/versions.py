@@ -93,3 +93,6 @@ KIND_NODE_IMAGES: dict[str, NodeImage] = {
 KIND_DEFAULT_NODE_IMAGE = "kindest/node:v1.36.1@" + KIND_NODE_IMAGES["v1.36.1"].digest
 # kind v0.32.0 is the first release that can run Kubernetes 1.36 node images (kubeadm v1beta4).
 KIND_FOR_KUBERNETES_1_36 = "0.32.0"
+# The stack's own registry for source volumes: distribution 3.1.2 (`registry:3`),
+# an index pinned by digest (docker-library/repo-info).
+REGISTRY_IMAGE = "registry:3@sha256:852b3e4d378c426dda6b318fe9d9bfe8e92a0eccb9926671ec3d3ea17a196696"

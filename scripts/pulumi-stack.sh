@@ -184,6 +184,18 @@ if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; the
       "" | default | kube-system | kube-public | kube-node-lease) ;;
       *) extra_args+=(--replace "$prefix:ImageVolumePod\$kubernetes:core/v1:Namespace::image-volume-namespace") ;;
     esac
+    # With source volumes, the KEP-1755 ConfigMap (components/pod) is in it too.
+    if [ -n "$(pulumi stack output contentDigests --stack "$stack" 2>/dev/null || true)" ]; then
+      extra_args+=(--replace "$prefix:ImageVolumePod\$kubernetes:core/v1:ConfigMap::image-volume-local-registry-hosting")
+    fi
+  fi
+  # The stack's registry container (source volumes), removed behind Pulumi's
+  # back: a new one (an empty store) gets the pushes again and the nodes'
+  # way to it (components/registry).
+  if [ -n "$recorded" ] && [ -n "$(pulumi stack output contentDigests --stack "$stack" 2>/dev/null || true)" ] &&
+    docker info >/dev/null 2>&1 && ! docker inspect --format '{{.Id}}' "$recorded-registry" >/dev/null 2>&1; then
+    echo "make up: the registry container $recorded-registry of stack $stack is gone: starting a new one and pushing again" >&2
+    extra_args+=(--replace "urn:pulumi:$stack::imagevolume::imagevolume:index:LocalRegistry\$command:local:Command::registry-container")
   fi
 fi
 

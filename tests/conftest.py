@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ settings.load_profile("project")
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> FakeCli:
-    return FakeCli(tmp_path)
+def cli(tmp_path: Path) -> Iterator[FakeCli]:
+    fake = FakeCli(tmp_path)
+    yield fake
+    fake.stop_processes()  # the registry containers' docker-registry processes
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -318,6 +319,14 @@ def walk_strings(value: object) -> Iterable[str]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from walk_strings(item)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on 127.0.0.1 (for a stack's registryPort)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def write_kubeconfig(

@@ -26,6 +26,9 @@ LABELS = {
     "image-volume-namespace": "namespace",
     "image-volume-pod": "pod",
     "image-volume-ready": "ready wait",
+    "image-volume-local-registry-hosting": "registry ConfigMap",
+    "registry-container": "registry",
+    "registry-nodes": "nodes' registry config",
 }
 
 
@@ -70,6 +73,8 @@ class Stack:
 def label(name: str) -> str:
     if name.startswith("verify-"):
         return "checks"
+    if name.startswith("content-") and name.endswith("-push"):
+        return "push"
     return LABELS.get(name, name)
 
 
@@ -88,7 +93,18 @@ def summary(deployment: Deployment) -> str:
 
 
 def order(name: str) -> int:
-    sequence = ["cluster", "provider", "namespace", "pod", "ready wait", "checks"]
+    sequence = [
+        "cluster",
+        "registry",
+        "nodes' registry config",
+        "push",
+        "provider",
+        "namespace",
+        "registry ConfigMap",
+        "pod",
+        "ready wait",
+        "checks",
+    ]
     return sequence.index(name) if name in sequence else len(sequence)
 
 
@@ -215,6 +231,7 @@ def test_readme_has_a_lifecycle_row_for_every_kind_mode_key() -> None:
         "workers",
         "featureGates",
         "clusterReadyTimeout",
+        "registryPort",
         "podName",
         "namespace",
         "podImage",

@@ -4,7 +4,9 @@ local.Command executed for real against the fake CLIs."""
 from __future__ import annotations
 
 import json
+import os
 import runpy
+import shutil
 from pathlib import Path
 
 import pulumi
@@ -15,6 +17,7 @@ from harness import (
     FakeCli,
     ProgramMocks,
     ProgramRun,
+    free_port,
     is_secret,
     reveal,
     run_like_command_provider,
@@ -285,8 +288,8 @@ def test_containerd_stack_mounts_and_checks_two_volumes(cli: FakeCli) -> None:
 SHIPPED_STACKS = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
 
 
-def test_the_three_stacks_are_shipped() -> None:
-    assert SHIPPED_STACKS == ["containerd", "dev", "existing"]
+def test_the_four_stacks_are_shipped() -> None:
+    assert SHIPPED_STACKS == ["containerd", "content", "dev", "existing"]
 
 
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
@@ -305,7 +308,16 @@ def test_every_shipped_stack_evaluates_cleanly(
             run_program(config, stack=stack, cli=cli, preview=preview)
         assert [p.key for p in raised.value.problems] == ["context"]
         config["context"] = "kind-mine"
-    run = run_program(config, stack=stack, cli=cli, preview=preview)
+    if stack == "content":
+        if shutil.which("docker-registry") is None and os.environ.get("CI") != "true":
+            pytest.skip(
+                "Debian's docker-registry is not installed: the fake docker runs it as the stack's registry"
+            )
+        config["registryPort"] = str(free_port())  # tests run side by side
+    try:
+        run = run_program(config, stack=stack, cli=cli, preview=preview)
+    finally:
+        cli.stop_processes()
     assert run.one(POD).inputs["spec"]["volumes"]
     if preview:
         assert "verification" not in run.known_outputs

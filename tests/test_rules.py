@@ -18,6 +18,8 @@ KIND_135 = "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e02905683
 SUB_PATH_VOLUMES = json.dumps(
     [{"name": "v", "reference": "quay.io/crio/artifact:v2", "mountPath": "/v", "subPath": "dir"}]
 )
+SOURCE_VOLUMES = json.dumps([{"name": "content", "source": "examples/content", "mountPath": "/data"}])
+KIND_134 = "kindest/node:v1.34.0"
 
 # (rule name, bad config, the exact problem text, a config next to it that passes)
 ROWS = [
@@ -71,6 +73,15 @@ ROWS = [
         {"nodeImage": "kindest/node:v1.33.1", "runtime": "containerd"},
         None,  # every known kind image ships containerd >= 2.1: the row guards future entries
         {"nodeImage": "kindest/node:v1.34.0", "runtime": "containerd"},
+    ),
+    (
+        "source volumes with containerd >= 2.2",
+        {"nodeImage": KIND_134, "runtime": "containerd", "volumes": SOURCE_VOLUMES},
+        f'imagevolume:volumes[0].source = "examples/content": needs containerd >= 2.2 in the node image '
+        f"({KIND_134} ships containerd 2.1.4): the nodes reach the stack's registry through "
+        "/etc/containerd/certs.d/localhost:<port>/hosts.toml, which earlier containerd does not read\n"
+        f"    fix: pulumi config set imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
+        {"nodeImage": KIND_135, "runtime": "containerd", "volumes": SOURCE_VOLUMES},
     ),
     (
         "crio needs a CRI-O node image",

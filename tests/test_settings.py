@@ -14,8 +14,10 @@ from harness import FakeCli, run_program, write_kubeconfig
 from hypothesis import given
 from hypothesis import strategies as st
 
+from components.content import digest as folder_digest
 from components.settings import default_checks, default_cluster_name, parse_settings
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
+from components.settings.parse import default_registry_port
 from components.settings.problems import SettingsError, show_key
 
 ARTIFACT = "quay.io/crio/artifact:v1"
@@ -38,6 +40,7 @@ def test_defaults_are_the_walkthrough() -> None:
         workers=1,
         feature_gates=(("ImageVolume", True),),
         ready_timeout_seconds=300,
+        registry_port=default_registry_port("dev"),
     )
     assert str(settings.kubernetes_version) == "1.31.0"
     assert settings.pod.name == "pod" and settings.pod.namespace == "default"
@@ -474,6 +477,59 @@ BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
     ({"clusterMode": "existing", "kubeconfig": "KC/escape", "context": "other"}, "context", "\\u001b"),
     ({"clusterMode": "existing", "kubeconfig": "KC/", "context": "prod"}, "kubeconfig", "folder"),
     ({"clusterMode": "existing", "kubeconfig": "/dev/zero", "context": "prod"}, "kubeconfig", "regular file"),
+    # Source volumes: a local folder, or a reference, never both; a folder that builds.
+    (
+        {"volumes": volumes(volume(source="examples/content"))},
+        "volumes[0].source",
+        "either a reference (an image in a registry) or a source (a local folder), not both",
+    ),
+    (
+        {"volumes": volumes(volume(reference=None, source="no/such/folder"))},
+        "volumes[0].source",
+        "relative to the project folder",
+    ),
+    ({"volumes": volumes(volume(reference=None, source=" "))}, "volumes[0].source", "local folder"),
+    ({"volumes": volumes(volume(reference=None, source=7))}, "volumes[0].source", "local folder"),
+    (
+        {"volumes": volumes(volume(reference=None, source="/dev/null"))},
+        "volumes[0].source",
+        "/dev/null",
+    ),
+    (
+        {"volumes": volumes({"name": "v", "mountPath": "/v"})},
+        "volumes[0].reference",
+        "is required unless source is given",
+    ),
+    ({"registryPort": "80"}, "registryPort", "from 1024 to 65535"),
+    ({"registryPort": "65536"}, "registryPort", "from 1024 to 65535"),
+    ({"registryPort": "five"}, "registryPort", "TCP port"),
+    ({"registryPort": "5001", "clusterMode": "existing"}, "registryPort", "applies only when"),
+    ({"registry": "registry.example.com"}, "registry", "applies only when"),
+    (
+        {
+            "clusterMode": "existing",
+            "kubeconfig": "KC/good",
+            "context": "prod",
+            "volumes": volumes(volume(reference=None, source="examples/content")),
+        },
+        "volumes[0].source",
+        "needs imagevolume:registry when clusterMode is existing",
+    ),
+    (
+        {"clusterMode": "existing", "kubeconfig": "KC/good", "context": "prod", "registry": "team"},
+        "registry",
+        "HOST[:PORT][/PATH]",
+    ),
+    (
+        {
+            "clusterMode": "existing",
+            "kubeconfig": "KC/good",
+            "context": "prod",
+            "registry": "r.example.com:5000/x:tag",
+        },
+        "registry",
+        "HOST[:PORT][/PATH]",
+    ),
 ]
 
 
@@ -524,12 +580,18 @@ KUBECONFIG_FILES: dict[str, bytes] = {
 
 
 def _materialise(config: dict[str, str], folder: Path) -> dict[str, str]:
-    """The config with each KC/<name> value the path of that file in `folder`."""
+    """The config with each KC/<name> value the path of that file in `folder`
+    (KC/good: a valid kubeconfig)."""
     (folder / "certs").mkdir(parents=True, exist_ok=True)
     for name, content in KUBECONFIG_FILES.items():
         (folder / name).write_bytes(content)
+    good = folder / "good-folder"
+    good.mkdir(exist_ok=True)
+    paths = {"KC/good": write_kubeconfig(good)}  # a kubeconfig with contexts prod and other
     return {
-        k: str(folder / v[3:]) + ("/" if v.endswith("/") else "") if v.startswith("KC/") else v
+        k: paths.get(v) or str(folder / v[3:]) + ("/" if v.endswith("/") else "")
+        if v.startswith("KC/")
+        else v
         for k, v in config.items()
     }
 
@@ -861,3 +923,58 @@ def test_a_rule_never_shows_a_secret_value() -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings({"nodeImage": "kindest/node:v1.35.0"}, "dev", secret_keys={"runtime", "nodeImage"})
     assert [str(p).split(":", 2)[1] for p in raised.value.problems] == ["runtime = [secret]"]
+
+
+def test_a_source_volume_is_built_at_parse_and_referenced_by_digest(tmp_path: Path) -> None:
+    folder = tmp_path / "project" / "site"
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text("<h1>hi</h1>\n")
+    config = {
+        "registryPort": "5123",
+        "volumes": volumes({"name": "site", "source": "site", "mountPath": "/site"}),
+    }
+    settings = parse_settings(config, "dev", project_dir=tmp_path / "project", cache_dir=None)
+    (site,) = settings.pod.volumes
+    assert site.source is not None
+    assert site.source.path == str(folder)
+    assert site.source.content.digest == folder_digest(folder, None)
+    assert site.reference == f"localhost:5123/site@{site.source.content.digest}"
+    assert site.pull_policy == "IfNotPresent"
+    assert [(f.path, f.sha256) for f in site.source.content.files] == [
+        ("index.html", hashlib.sha256(b"<h1>hi</h1>\n").hexdigest())
+    ]
+    assert site.as_output()["source"] == "site"
+    assert settings.sources == (site,)
+    # One byte more: another digest, so another reference (the pod is replaced).
+    (folder / "index.html").write_text("<h1>hi!</h1>\n")
+    again = parse_settings(config, "dev", project_dir=tmp_path / "project", cache_dir=None)
+    assert again.pod.volumes[0].reference != site.reference
+
+
+def test_an_existing_cluster_pushes_sources_to_its_registry(tmp_path: Path) -> None:
+    config = {
+        "clusterMode": "existing",
+        "kubeconfig": write_kubeconfig(tmp_path),
+        "context": "prod",
+        "registry": "registry.example.com:8443/team/",
+        "volumes": volumes({"name": "data", "source": "examples/content", "mountPath": "/data"}),
+    }
+    settings = parse_settings(config, "prod", cache_dir=None)
+    (data,) = settings.pod.volumes
+    assert isinstance(settings.cluster, ExistingClusterSettings)
+    assert settings.cluster.registry == "registry.example.com:8443/team"
+    assert data.reference.startswith("registry.example.com:8443/team/data@sha256:")
+
+
+def test_registry_ports_differ_between_the_shipped_stacks() -> None:
+    ports = {stack: default_registry_port(stack) for stack in ("dev", "containerd", "content", "existing")}
+    assert len(set(ports.values())) == len(ports), ports
+    assert all(1024 <= port <= 65535 for port in ports.values())
+
+
+def test_a_secret_source_is_not_shown_back() -> None:
+    config = {"volumes": volumes({"name": "v", "source": "no/such/secret-folder", "mountPath": "/v"})}
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(config, "dev", secret_keys=("volumes",), cache_dir=None)
+    assert "secret-folder" not in str(raised.value)
+    assert [p.key for p in raised.value.problems] == ["volumes[0].source"]

@@ -4,17 +4,20 @@ each run with `kubectl exec` in the pod."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 
 from components.kubectl import PodTarget, kubectl_command, printed
-from components.settings.model import Check
+from components.settings.model import Check, ImageVolume
 from components.shell import ShellScript, beside
 
 CHECK = beside(__file__, "check.sh")
 READ_ONLY = beside(__file__, "read_only.sh")
+CONTENT = beside(__file__, "content.sh")
+# Between the kubeconfig and the expected sums on content.sh's stdin.
+SUMS_MARK = "# imagevolume: expected sums"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class VolumeCheckArgs:
     ready: pulumi.Resource
     checks: Sequence[Check]
     mount_paths: Sequence[str]
+    # The source volumes: every file's bytes are compared in the pod.
+    sources: Sequence[ImageVolume] = ()
+    pod_image: str = ""
     # Set with --secret: what carries them (environments, outputs) stays secret.
     secret_checks: bool = False
     secret_mounts: bool = False
@@ -56,17 +62,37 @@ def secret_if(secret: bool, value: pulumi.Output[dict[str, str]]) -> pulumi.Outp
     return pulumi.Output.secret(value) if secret else value
 
 
+def expected_sums(volume: ImageVolume) -> str:
+    """content.sh's list: "<sha256>  <path in the container>" per regular file the
+    mount shows (with a subPath, those below it)."""
+    assert volume.source is not None
+    mount = canonical_path(volume.mount_path).rstrip("/")
+    prefix = posixpath.normpath(volume.sub_path).strip("/") + "/" if volume.sub_path else ""
+    return "".join(
+        f"{file.sha256}  {mount}/{file.path[len(prefix) :]}\n"
+        for file in volume.source.content.files
+        if file.path.startswith(prefix)
+    )
+
+
+def with_sums(sums: str) -> Callable[[str], str]:
+    """content.sh's stdin: the kubeconfig, the mark, the expected sums."""
+    return lambda kubeconfig: f"{kubeconfig.rstrip()}\n{SUMS_MARK}\n{sums}"
+
+
 def read_only_environment(mount_path: str) -> dict[str, str]:
     canonical = canonical_path(mount_path)
     return {"IMAGEVOLUME_MOUNT_PATH": canonical, "IMAGEVOLUME_MOUNT_PATH_KERNEL": kernel_escaped(canonical)}
 
 
 class VolumeCheck(pulumi.ComponentResource):
-    """Outputs `verification` (command line -> what it printed) and `read_only`
-    (mount path -> the refused write and the mount options)."""
+    """Outputs `verification` (command line -> what it printed), `read_only`
+    (mount path -> the refused write and the mount options) and `content`
+    (a source volume's mount path -> how many files matched the folder's)."""
 
     verification: pulumi.Output[dict[str, str]]
     read_only: pulumi.Output[dict[str, str]]
+    content: pulumi.Output[dict[str, str]]  # mount path -> "<N> files, all match"
 
     def __init__(self, name: str, args: VolumeCheckArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:VolumeCheck", name, None, opts)
@@ -108,4 +134,31 @@ class VolumeCheck(pulumi.ComponentResource):
             args.secret_mounts,
             pulumi.Output.all(*probes).apply(lambda printed: dict(zip(paths, printed, strict=True))),
         )
-        self.register_outputs({"verification": self.verification, "readOnly": self.read_only})
+        proofs = []
+        for index, volume in enumerate(args.sources):
+            assert volume.source is not None
+            sums = expected_sums(volume)
+            command = kubectl_command(
+                f"{name}-content-{index}",
+                CONTENT,
+                environment={
+                    **target,
+                    "IMAGEVOLUME_MOUNT_PATH": canonical_path(volume.mount_path),
+                    "IMAGEVOLUME_DIGEST": volume.source.content.digest,
+                    "IMAGEVOLUME_POD_IMAGE": "[secret]" if args.secret_mounts else args.pod_image,
+                },
+                kubeconfig=pulumi.Output.from_input(args.kubeconfig).apply(with_sums(sums)),
+                pod_uid=args.pod_uid,
+                parent=self,
+                after=args.ready,
+                secret=args.secret_mounts,
+            )
+            proofs.append(printed(command))
+        content_paths = [volume.mount_path for volume in args.sources]
+        self.content = secret_if(
+            args.secret_mounts,
+            pulumi.Output.all(*proofs).apply(lambda printed: dict(zip(content_paths, printed, strict=True))),
+        )
+        self.register_outputs(
+            {"verification": self.verification, "readOnly": self.read_only, "content": self.content}
+        )

@@ -73,6 +73,11 @@ class KindCluster(pulumi.ComponentResource):
     cluster_identifier: str
     presence: pulumi.Output[str]  # present, absent or unknown (present.sh)
     command_urn: pulumi.Output[str]
+    command: local.Command
+    # New exactly when the cluster is created anew: pulumi-command mints a
+    # Command's id at create only (provider/pkg/provider/local/commandController.go).
+    created: pulumi.Output[str]
+    owner: pulumi.Output[str]  # this stack state's owner record
 
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:KindCluster", name, None, opts)
@@ -133,6 +138,9 @@ class KindCluster(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[command]),
         ).stdout
         self.command_urn = command.urn
+        self.command = command
+        self.created = command.id
+        self.owner = owner.output.apply(str)
         self.cluster_name = settings.name
         self.cluster_identifier = identity.cluster_identifier
         self.kubeconfig = pulumi.Output.secret(command.stdout)

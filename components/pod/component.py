@@ -3,6 +3,7 @@ to the cluster's kubeconfig."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,6 +18,12 @@ from components.shell import beside
 READY = beside(__file__, "ready.sh")
 # Namespaces every cluster has; any other is created (kind mode only).
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def local_registry_hosting(host: str) -> str:
+    """KEP-1755's LocalRegistryHostingV1, as kind's local-registry recipe writes it
+    (kind site/static/examples/kind-with-registry.sh)."""
+    return f'host: "{host}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
 
 
 def ready_environment(settings: PodSettings, target: PodTarget, masked: bool = False) -> dict[str, str]:
@@ -46,6 +53,12 @@ class ImageVolumePodArgs:
     secret_spec: bool = False
     # ...or podReadyTimeout: the ready wait's environment too.
     secret_ready: bool = False
+    # What must be done before the pod is made (its images pushed, the nodes
+    # able to reach their registry).
+    after: Sequence[pulumi.Resource] = ()
+    # localhost:<port> of the stack's own registry: announced in the cluster
+    # as KEP-1755 says (the local-registry-hosting ConfigMap in kube-public).
+    local_registry_host: str | None = None
 
 
 class ImageVolumePod(pulumi.ComponentResource):
@@ -82,6 +95,15 @@ class ImageVolumePod(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=provider),
                 )
             )
+        if args.local_registry_host is not None:
+            depends_on.append(
+                k8s.core.v1.ConfigMap(
+                    f"{name}-local-registry-hosting",
+                    metadata={"name": "local-registry-hosting", "namespace": "kube-public"},
+                    data={"localRegistryHosting.v1": local_registry_hosting(args.local_registry_host)},
+                    opts=pulumi.ResourceOptions(parent=self, provider=provider),
+                )
+            )
         manifest = pod_manifest(settings)
         pod = k8s.core.v1.Pod(
             f"{name}-pod",
@@ -90,7 +112,7 @@ class ImageVolumePod(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=provider,
-                depends_on=depends_on,
+                depends_on=[*depends_on, *args.after],
                 # The name is fixed: the old pod must be gone before the new one is
                 # made. The provider asks for this on a diff, but not for a
                 # `pulumi up --replace` (healing), where the engine would otherwise
@@ -118,5 +140,5 @@ class ImageVolumePod(pulumi.ComponentResource):
         self.pod_name = pod.metadata.apply(lambda metadata: metadata.name or "")
         # What the engine believes is in the cluster: replaced with it when
         # it is recreated behind Pulumi's back (README: healing).
-        self.cluster_object_urns = [pod.urn, *(namespace.urn for namespace in depends_on)]
+        self.cluster_object_urns = [pod.urn, *(made.urn for made in depends_on)]
         self.register_outputs({"uid": self.uid, "podName": self.pod_name})

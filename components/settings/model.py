@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.content import Content
 from components.settings.grammar import KubernetesVersion
 
 # The walkthrough's node image: kind with CRI-O, Kubernetes v1.31.0.
@@ -18,12 +19,28 @@ WALKTHROUGH_ARTIFACT = "quay.io/crio/artifact"
 
 
 @dataclass(frozen=True)
+class SourceFolder:
+    """A volume's local folder, built into an image at evaluation (components/content)."""
+
+    given: str  # as configured (relative to the project folder, or absolute)
+    path: str  # absolute
+    content: Content  # the index digest and every file's sha256
+    repository: str  # where it is pushed: <registry>/<volume name>
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}@{self.content.digest}"
+
+
+@dataclass(frozen=True)
 class ImageVolume:
     name: str
+    # For a source volume: its repository at the stack's registry, by digest.
     reference: str
     pull_policy: str
     mount_path: str
     sub_path: str | None = None
+    source: SourceFolder | None = None
 
     def as_output(self) -> dict[str, str]:
         out = {
@@ -34,6 +51,8 @@ class ImageVolume:
         }
         if self.sub_path is not None:
             out["subPath"] = self.sub_path
+        if self.source is not None:
+            out["source"] = self.source.given
         return out
 
 
@@ -96,6 +115,9 @@ class KindClusterSettings:
     feature_gates: tuple[tuple[str, bool], ...]
     ready_timeout_seconds: int
     engine: Engine = Engine("docker")
+    # Where the stack's registry container listens on the host (127.0.0.1):
+    # started only when a volume has a source.
+    registry_port: int = 5001
 
     @property
     def feature_gate_map(self) -> dict[str, bool]:
@@ -109,6 +131,9 @@ class ExistingClusterSettings:
     # The chosen context alone, flattened (settings/kubeconfig.py): a secret.
     kubeconfig: str
     cluster_identifier: str
+    # HOST[:PORT][/PATH] of a registry the cluster pulls from, where source
+    # volumes are pushed (HTTPS); None: no source volumes allowed.
+    registry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +155,11 @@ class Settings:
     # The keys set with `pulumi config set --secret`: whatever carries their
     # values is kept secret (Output.secret) wherever it goes.
     secret_keys: frozenset[str] = frozenset()
+
+    @property
+    def sources(self) -> tuple[ImageVolume, ...]:
+        """The volumes built from a local folder."""
+        return tuple(v for v in self.pod.volumes if v.source is not None)
 
     def any_secret(self, *keys: str) -> bool:
         return not self.secret_keys.isdisjoint(keys)

@@ -18,11 +18,14 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from components.content import ContentError, describe
+from components.content.builder import DEFAULT_CACHE, PROJECT
 from components.settings.grammar import (
     KubernetesVersion,
     control_characters,
@@ -54,6 +57,7 @@ from components.settings.model import (
     KindClusterSettings,
     PodSettings,
     Settings,
+    SourceFolder,
 )
 from components.settings.problems import (
     NAMESPACE,
@@ -88,7 +92,8 @@ STRING_MAX_BYTES = 4096
 # Command's environment and an exec's argv stay far below the kernel's limits.
 COMMAND_MAX_BYTES = 65536
 
-KIND_ONLY_KEYS = (
+# The settings that define the kind cluster (they reach its command).
+CLUSTER_DEFINING_KEYS = (
     "clusterName",
     "nodeImage",
     "runtime",
@@ -96,7 +101,8 @@ KIND_ONLY_KEYS = (
     "featureGates",
     "clusterReadyTimeout",
 )
-EXISTING_ONLY_KEYS = ("kubeconfig", "context")
+KIND_ONLY_KEYS = (*CLUSTER_DEFINING_KEYS, "registryPort")
+EXISTING_ONLY_KEYS = ("kubeconfig", "context", "registry")
 KNOWN_KEYS = (
     "clusterMode",
     *KIND_ONLY_KEYS,
@@ -109,10 +115,15 @@ KNOWN_KEYS = (
     "checks",
     "podReadyTimeout",
 )
-VOLUME_KEYS = ("name", "reference", "pullPolicy", "mountPath", "subPath")
+VOLUME_KEYS = ("name", "reference", "source", "pullPolicy", "mountPath", "subPath")
 JSON_KEYS = ("featureGates", "volumes", "checks")  # lists and maps, JSON-encoded by the CLI
 # What reaches the kind create command (its environment and the config on stdin).
-CLUSTER_COMMAND_KEYS = (*KIND_ONLY_KEYS, "kubernetesVersion")
+CLUSTER_COMMAND_KEYS = (*CLUSTER_DEFINING_KEYS, "kubernetesVersion")
+# The stack's registry container publishes a port on 127.0.0.1 (kind mode).
+REGISTRY_PORT_MIN = 1024
+REGISTRY_PORT_MAX = 65535
+SOURCE_EXAMPLE = "examples/content"
+REGISTRY_EXAMPLE = "registry.example.com/imagevolume"
 INVALID = object()  # a value already reported as a Problem
 
 # A refusal with details: (what is allowed, a value to suggest or None).
@@ -250,6 +261,8 @@ def default_cluster_name(stack: str) -> str:
 # which Pulumi's state and Docker keep in plain text.
 SECRET_REFUSED = {
     "clusterName": "it names the kind node containers, which Docker lists in plain text",
+    "registryPort": "the registry container publishes it, which Docker lists in plain text",
+    "registry": "it is part of the pod's image references, which the cluster shows in plain text",
     "podName": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
     "namespace": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
 }
@@ -496,6 +509,7 @@ def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> Ki
         feature_gates=_feature_gates(reader),
         ready_timeout_seconds=_timeout(reader, "clusterReadyTimeout"),
         engine=Engine.from_environment(environ),
+        registry_port=_registry_port(reader, stack),
     )
 
 
@@ -514,6 +528,55 @@ def _cluster_command_size(reader: _Reader) -> None:
         f"{COMMAND_MAX_BYTES} bytes",
         rm_command(key),
     )
+
+
+def default_registry_port(stack: str) -> int:
+    """5001 (kind's local-registry recipe) and up, by the stack's name: two
+    stacks on one machine rarely want the same port; `up` says when it is taken."""
+    return 5001 + int(hashlib.sha256(stack.encode()).hexdigest()[:8], 16) % 1000
+
+
+def _is_registry_port(value: str) -> bool:
+    return value.isascii() and value.isdigit() and REGISTRY_PORT_MIN <= int(value) <= REGISTRY_PORT_MAX
+
+
+def _registry_port(reader: _Reader, stack: str) -> int:
+    default = default_registry_port(stack)
+    return int(
+        reader.string(
+            "registryPort",
+            str(default),
+            _is_registry_port,
+            f"must be a TCP port from {REGISTRY_PORT_MIN} to {REGISTRY_PORT_MAX}: the stack's registry "
+            "listens on 127.0.0.1:<port> when a volume has a source",
+            str(default),
+        )
+    )
+
+
+def _is_registry(value: str) -> bool:
+    """HOST[:PORT][/PATH]: a registry host (with a dot or a port, or localhost)
+    and an optional repository path, no tag or digest."""
+    value = value.rstrip("/")
+    host = value.split("/", 1)[0]
+    if not ("." in host or ":" in host or host == "localhost"):
+        return False
+    parsed = parse_image_reference(f"{value}/volume")
+    return parsed is not None and parsed.tag is None and parsed.digest is None
+
+
+def _registry(reader: _Reader) -> str | None:
+    if "registry" not in reader.raw:
+        return None
+    value = reader.string(
+        "registry",
+        "",
+        _is_registry,
+        "must be HOST[:PORT][/PATH] of a registry the cluster pulls from, such as "
+        f"{REGISTRY_EXAMPLE} (HTTPS; credentials from your docker config, as `docker login` writes them)",
+        REGISTRY_EXAMPLE,
+    )
+    return value.rstrip("/") or None
 
 
 def _read_kubeconfig(reader: _Reader, path: str, full_path: str) -> str | None:
@@ -571,8 +634,9 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
             set_command("context", "my-context"),
         )
         context = None
+    registry = _registry(reader)
     if text is None or context is None:
-        return ExistingClusterSettings(full_path, context or "", "", "")
+        return ExistingClusterSettings(full_path, context or "", "", "", registry)
     try:
         chosen = choose_context(
             text, context, os.path.dirname(full_path), lambda f: read_file(f, REFERENCED_FILE_MAX_BYTES)
@@ -593,8 +657,8 @@ def _existing_cluster(reader: _Reader) -> ExistingClusterSettings:
                 f"must be a kubeconfig file whose chosen context can be used, but {error}",
                 set_command("kubeconfig", "~/.kube/config"),
             )
-        return ExistingClusterSettings(full_path, context, "", "")
-    return ExistingClusterSettings(full_path, context, chosen.text, chosen.cluster_identifier)
+        return ExistingClusterSettings(full_path, context, "", "", registry)
+    return ExistingClusterSettings(full_path, context, chosen.text, chosen.cluster_identifier, registry)
 
 
 def _is_sub_path(value: str) -> bool:
@@ -630,11 +694,19 @@ _VOLUME_FIELDS: dict[str, tuple[bool, Callable[[str], bool], str, str, Explain |
         None,
     ),
     "reference": (
-        True,
+        False,  # required unless source is given
         _is_image_reference,
         _REFERENCE_ALLOWED,
         "quay.io/crio/artifact:v1",
         _explain_reference(_REFERENCE_ALLOWED),
+    ),
+    "source": (
+        False,
+        lambda value: value.strip() != "",
+        "must be the path of a local folder (relative to the project folder, or absolute), built into "
+        "an image and pushed to the stack's registry",
+        SOURCE_EXAMPLE,
+        None,
     ),
     "pullPolicy": (
         False,
@@ -661,25 +733,68 @@ _VOLUME_FIELDS: dict[str, tuple[bool, Callable[[str], bool], str, str, Explain |
 }
 
 
-def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
-    at = f"volumes[{index}]"
-    if not isinstance(item, dict):
+@dataclass(frozen=True)
+class _Sources:
+    """Where source volumes are built and pushed: the registry host the pods pull
+    from (None: there is none, and a source is refused), the project folder
+    relative sources start from, and the digest cache."""
+
+    registry: str | None
+    project_dir: Path
+    cache_dir: Path | None
+
+
+def _source(reader: _Reader, at: str, given: str, name: str, sources: _Sources) -> SourceFolder | None:
+    path = f"{at}.source"
+    if sources.registry is None:
+        if "registry" in reader.raw:
+            return None  # a registry was given, and refused: that problem is reported
         reader.problem(
-            at,
-            item,
-            "each volume must be an object {name, reference, pullPolicy, mountPath, subPath?}",
-            set_command(f"{at}.name", "volume"),
+            path,
+            given,
+            f"needs {NAMESPACE}:registry when clusterMode is existing: a registry the cluster pulls from, "
+            "where the folder is pushed (only a kind cluster gets a registry of its own)",
+            set_command("registry", REGISTRY_EXAMPLE),
         )
         return None
-    for key in sorted(set(item) - set(VOLUME_KEYS)):
-        guess = _did_you_mean(key, VOLUME_KEYS)
-        hint = f"; did you mean {guess}?" if guess else ""
+    folder = os.path.normpath(os.path.join(sources.project_dir, os.path.expanduser(given)))
+    try:
+        content = describe(Path(folder), sources.cache_dir)
+    except ContentError as error:
+        why = "it cannot be built into an image" if reader.is_secret(path) else str(error)
         reader.problem(
-            f"{at}.{key}",
-            item[key],
-            f"is not a volume field{hint} (fields: {', '.join(VOLUME_KEYS)})",
-            rm_command(f"{at}.{key}"),
+            path,
+            given,
+            f"must be a folder that can be built into an image (relative to the project folder "
+            f"{sources.project_dir}, or absolute): {why}",
+            set_command(path, SOURCE_EXAMPLE),
         )
+        return None
+    return SourceFolder(given=given, path=folder, content=content, repository=f"{sources.registry}/{name}")
+
+
+def _reference_or_source(reader: _Reader, at: str, item: dict[str, Any]) -> bool:
+    """Exactly one of reference and source; False (and a Problem) for both."""
+    if item.get("reference") is not None and item.get("source") is not None:
+        reader.problem(
+            f"{at}.source",
+            item["source"],
+            "a volume has either a reference (an image in a registry) or a source (a local folder), not both",
+            rm_command(f"{at}.reference"),
+        )
+        return False
+    if item.get("reference") is None and item.get("source") is None:
+        reader.problem(
+            f"{at}.reference",
+            None,
+            f"is required unless source is given; {_REFERENCE_ALLOWED}, or give source: a local folder",
+            set_command(f"{at}.reference", "quay.io/crio/artifact:v1"),
+        )
+    return True
+
+
+def _volume_fields(reader: _Reader, at: str, item: dict[str, Any]) -> dict[str, str | None]:
+    """Each field's value, None where it is missing or refused (and a Problem)."""
     fields: dict[str, str | None] = {}
     for key, (required, valid, allowed, example, explain) in _VOLUME_FIELDS.items():
         value = item.get(key)
@@ -701,7 +816,36 @@ def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
                 reader.problem(path, value, why, set_command(path, suggestion or example))
         else:
             fields[key] = value
+    return fields
+
+
+def _volume(reader: _Reader, index: int, item: object, sources: _Sources) -> ImageVolume | None:
+    at = f"volumes[{index}]"
+    if not isinstance(item, dict):
+        reader.problem(
+            at,
+            item,
+            "each volume must be an object {name, reference or source, pullPolicy, mountPath, subPath?}",
+            set_command(f"{at}.name", "volume"),
+        )
+        return None
+    for key in sorted(set(item) - set(VOLUME_KEYS)):
+        guess = _did_you_mean(key, VOLUME_KEYS)
+        hint = f"; did you mean {guess}?" if guess else ""
+        reader.problem(
+            f"{at}.{key}",
+            item[key],
+            f"is not a volume field{hint} (fields: {', '.join(VOLUME_KEYS)})",
+            rm_command(f"{at}.{key}"),
+        )
+    fields = _volume_fields(reader, at, item)
+    if not _reference_or_source(reader, at, item):
+        return None
     name, reference, mount_path = fields["name"], fields["reference"], fields["mountPath"]
+    source = None
+    if name is not None and fields["source"] is not None:
+        source = _source(reader, at, fields["source"], name, sources)
+        reference = source.reference if source else None
     if name is None or reference is None or mount_path is None:
         return None
     return ImageVolume(
@@ -710,6 +854,7 @@ def _volume(reader: _Reader, index: int, item: object) -> ImageVolume | None:
         pull_policy=fields["pullPolicy"] or default_pull_policy(reference),
         mount_path=mount_path,
         sub_path=fields["subPath"],
+        source=source,
     )
 
 
@@ -727,9 +872,9 @@ def _unique(reader: _Reader, field: str, values: list[tuple[int, str]]) -> None:
         seen.setdefault(value, index)
 
 
-def _volumes(reader: _Reader, runtime: str | None) -> tuple[ImageVolume, ...]:
+def _volumes(reader: _Reader, runtime: str | None, sources: _Sources) -> tuple[ImageVolume, ...]:
     if "volumes" not in reader.raw:
-        default = _volume(reader, 0, default_volume(runtime))
+        default = _volume(reader, 0, default_volume(runtime), sources)
         assert default is not None
         return (default,)
     example = json.dumps([default_volume(runtime)])
@@ -744,7 +889,7 @@ def _volumes(reader: _Reader, runtime: str | None) -> tuple[ImageVolume, ...]:
                 set_command("volumes", example),
             )
         return ()
-    parsed = [(i, v) for i, item in enumerate(value) if (v := _volume(reader, i, item)) is not None]
+    parsed = [(i, v) for i, item in enumerate(value) if (v := _volume(reader, i, item, sources)) is not None]
     _unique(reader, "name", [(i, v.name) for i, v in parsed])
     _unique(reader, "mountPath", [(i, posixpath.normpath(v.mount_path)) for i, v in parsed])
     return tuple(v for _, v in parsed)
@@ -870,12 +1015,17 @@ def parse_settings(
     stack: str,
     secret_keys: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
+    *,
+    project_dir: Path = PROJECT,
+    cache_dir: Path | None = DEFAULT_CACHE,
 ) -> Settings:
     """Validate every setting; raise SettingsError naming each problem.
 
     `secret_keys`: the keys set with `pulumi config set --secret`, whose values
     problems never show. `environ`: the program's environment, where kind's
     node provider and the Docker endpoint are read (FIDELITY.md section 3).
+    `project_dir`: where a relative volume source starts; `cache_dir`: the
+    folder digest cache (components/content/cache.py; None: no cache).
     """
     reader = _Reader(raw, secret_keys)
     _unknown_keys(reader)
@@ -915,7 +1065,10 @@ def parse_settings(
         explain=_explain_reference(pod_image_allowed),
     )
     runtime = cluster.runtime if isinstance(cluster, KindClusterSettings) else None
-    volumes = _volumes(reader, runtime)
+    registry = (
+        f"localhost:{cluster.registry_port}" if isinstance(cluster, KindClusterSettings) else cluster.registry
+    )
+    volumes = _volumes(reader, runtime, _Sources(registry, project_dir, cache_dir))
     pod = PodSettings(
         name=pod_name,
         namespace=namespace,

@@ -20,6 +20,10 @@ GATE = "ImageVolume"
 KIND_NODE_NAMES = ("kindest/node", "docker.io/kindest/node", "index.docker.io/kindest/node")
 CONTAINERD_IMAGE_VOLUMES = (2, 1, 0)
 CONTAINERD_SUB_PATH = (2, 2, 0)
+# containerd reads /etc/containerd/certs.d/<host>/hosts.toml by default from
+# 2.2 (containerd plugins/cri/images/plugin.go; kind's node config sets no
+# config_path): the way a node reaches the stack's registry.
+CONTAINERD_HOSTS_DIR = (2, 2, 0)
 # The pinned kind's own node image: containerd 2.3.1, the gate GA.
 SUGGESTED_CONTAINERD_IMAGE = KIND_DEFAULT_NODE_IMAGE
 
@@ -180,6 +184,26 @@ def _containerd_image_volumes(rule: RuleInput) -> list[Problem]:
     ]
 
 
+def _containerd_registry_hosts(rule: RuleInput) -> list[Problem]:
+    if rule.kind is None or rule.kind.runtime != "containerd":
+        return []
+    shipped = containerd_version(rule.kind.node_image)
+    if shipped is None or shipped >= CONTAINERD_HOSTS_DIR:
+        return []
+    return [
+        Problem(
+            f"volumes[{index}].source",
+            volume.source.given,
+            f"needs containerd >= 2.2 in the node image ({rule.kind.node_image} ships containerd "
+            f"{_show(shipped)}): the nodes reach the stack's registry through "
+            "/etc/containerd/certs.d/localhost:<port>/hosts.toml, which earlier containerd does not read",
+            set_command("nodeImage", SUGGESTED_CONTAINERD_IMAGE),
+        )
+        for index, volume in enumerate(rule.settings.pod.volumes)
+        if volume.source is not None
+    ]
+
+
 def _crio_needs_crio_image(rule: RuleInput) -> list[Problem]:
     if rule.kind is None or rule.kind.runtime != "crio":
         return []
@@ -241,6 +265,7 @@ RULES: tuple[Rule, ...] = (
     Rule("subPath from 1.33", _sub_path_version),
     Rule("subPath with containerd >= 2.2", _containerd_sub_path),
     Rule("image volumes with containerd >= 2.1", _containerd_image_volumes),
+    Rule("source volumes with containerd >= 2.2", _containerd_registry_hosts),
     Rule("crio needs a CRI-O node image", _crio_needs_crio_image),
     Rule("containerd not on a CRI-O node image", _containerd_not_on_crio_image),
     Rule("containerd cannot mount artifact:v1", _containerd_cannot_mount_v1),
