@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -10,7 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import ROOT, FakeCli
+from harness import ROOT, FakeCli, free_port
+
+from components.versions import REGISTRY_IMAGE
 
 SCRIPT = ROOT / "scripts" / "pulumi-stack.sh"
 MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
@@ -289,7 +292,7 @@ def test_script_passes_shellcheck() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def record_outputs(cli: FakeCli, stack: str, **outputs: str) -> None:
+def record_outputs(cli: FakeCli, stack: str, **outputs: object) -> None:
     """The stack outputs an earlier `up` left in state (the fake pulumi reads them)."""
     (cli.state / "pulumi-outputs.json").write_text(json.dumps({stack: outputs}))
 
@@ -363,3 +366,42 @@ def test_kubeconfig_of_a_stack_without_one_leaves_no_file(cli: FakeCli, checkout
     assert "current stack does not have output property 'kubeconfig'" in result.stderr
     assert "stack dev has no kubeconfig output" in result.stderr
     assert not list((checkout / ".pulumi").glob("kubeconfig-dev*"))
+
+
+CONFIGMAP_URN = (
+    "urn:pulumi:dev::imagevolume::imagevolume:index:ImageVolumePod"
+    "$kubernetes:core/v1:ConfigMap::image-volume-local-registry-hosting"
+)
+REGISTRY_URN = (
+    "urn:pulumi:dev::imagevolume::imagevolume:index:LocalRegistry$command:local:Command::registry-container"
+)
+
+
+def test_healing_a_stack_with_source_volumes_replaces_its_configmap_and_a_gone_registry(
+    cli: FakeCli, checkout: Path
+) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    record_outputs(cli, "dev", clusterName="imagevolume-dev", contentDigests={"/data": "sha256:" + "a" * 64})
+    # The cluster and its registry container both gone (a Docker reset).
+    assert make(cli, checkout, "up").returncode == 0
+    assert replace_targets(cli) == [*HEALING_URNS, CONFIGMAP_URN, REGISTRY_URN]
+
+
+@pytest.mark.skipif(
+    shutil.which("docker-registry") is None and os.environ.get("CI") != "true",
+    reason="Debian's docker-registry is not installed: the fake docker runs it as the registry container",
+)
+def test_a_registry_container_that_is_there_is_not_replaced(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up").returncode == 0
+    record_outputs(cli, "dev", clusterName="imagevolume-dev", contentDigests={"/data": "sha256:" + "a" * 64})
+    made = cli.run("kind create cluster --name imagevolume-dev --config -", stdin=MINIMAL_KIND_CONFIG)
+    assert made.returncode == 0, made.stderr
+    try:
+        ran = cli.run(
+            f"docker run -d --name imagevolume-dev-registry -p 127.0.0.1:{free_port()}:5000 {REGISTRY_IMAGE}"
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert make(cli, checkout, "up").returncode == 0
+        assert replace_targets(cli) == []
+    finally:
+        cli.stop_processes()
