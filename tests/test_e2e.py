@@ -59,13 +59,28 @@ def copy_stack_config(source: Path, target: Path) -> None:
     target.write_text(yaml.safe_dump({"config": document.get("config") or {}}, sort_keys=False))
 
 
-def project_copy(work: Path, stack: str) -> None:
-    """The program with the dev stack's settings under a throwaway stack name."""
+def project_copy(work: Path, stack: str, settings: str = "dev") -> None:
+    """The program with a shipped stack's settings under a throwaway stack name."""
     for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
         shutil.copy(ROOT / name, work / name)
     shutil.copytree(ROOT / "components", work / "components")
+    shutil.copytree(ROOT / "examples", work / "examples", symlinks=True)
     (work / ".venv").symlink_to(ROOT / ".venv")
-    copy_stack_config(ROOT / "Pulumi.dev.yaml", work / f"Pulumi.{stack}.yaml")
+    copy_stack_config(ROOT / f"Pulumi.{settings}.yaml", work / f"Pulumi.{stack}.yaml")
+
+
+def workspace_options(state: Path) -> auto.LocalWorkspaceOptions:
+    state.mkdir()
+    return auto.LocalWorkspaceOptions(
+        env_vars={
+            "PATH": SEARCH_PATH,
+            "PULUMI_BACKEND_URL": f"file://{state}",
+            "PULUMI_CONFIG_PASSPHRASE": "e2e-" + uuid.uuid4().hex,
+        },
+        pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools"))
+        if (ROOT / ".tools" / "bin" / "pulumi").exists()
+        else None,
+    )
 
 
 def kind(*args: str) -> str:
@@ -104,18 +119,7 @@ def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: P
     work = tmp_path / "project"
     work.mkdir()
     project_copy(work, stack_name)
-    (tmp_path / "state").mkdir()
-    options = auto.LocalWorkspaceOptions(
-        env_vars={
-            "PATH": SEARCH_PATH,
-            "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-            "PULUMI_CONFIG_PASSPHRASE": "e2e-" + uuid.uuid4().hex,
-        },
-        pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools"))
-        if (ROOT / ".tools" / "bin" / "pulumi").exists()
-        else None,
-    )
-    stack = auto.create_stack(stack_name, work_dir=str(work), opts=options)
+    stack = auto.create_stack(stack_name, work_dir=str(work), opts=workspace_options(tmp_path / "state"))
     try:
         result = stack.up(on_output=print)
         outputs = result.outputs
@@ -154,3 +158,44 @@ def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: P
         stack.destroy(on_output=print)
         stack.workspace.remove_stack(stack_name)
     assert cluster_name not in kind_clusters()
+
+
+def docker_container_exists(name: str) -> bool:
+    found = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True,
+        check=False,
+        env={**os.environ, "PATH": SEARCH_PATH},
+    )
+    return found.returncode == 0
+
+
+@needs_e2e
+def test_a_folder_is_mounted_proven_changed_and_cleaned_up(tmp_path: Path) -> None:
+    """The content stack: examples/content pushed to the stack's registry,
+    mounted on containerd, every file's sha256 proven in the pod; a changed
+    file replaces the pod; destroy removes the registry container too."""
+    stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
+    cluster_name = f"imagevolume-{stack_name}"
+    work = tmp_path / "project"
+    work.mkdir()
+    project_copy(work, stack_name, settings="content")
+    stack = auto.create_stack(stack_name, work_dir=str(work), opts=workspace_options(tmp_path / "state"))
+    folder = work / "examples" / "content"
+    try:
+        first = stack.up(on_output=print).outputs
+        files = len([p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()])
+        assert first["content"].value == {"/data": f"{files} files, all match"}
+        assert docker_container_exists(f"{cluster_name}-registry")
+        again = stack.preview(on_output=print)
+        assert set(again.change_summary) <= {"same"}, again.change_summary
+
+        (folder / "config" / "app.yaml").write_text("greeting: changed by the end-to-end test\n")
+        changed = stack.up(on_output=print).outputs
+        assert changed["contentDigests"].value != first["contentDigests"].value
+        assert changed["content"].value == {"/data": f"{files} files, all match"}
+    finally:
+        stack.destroy(on_output=print)
+        stack.workspace.remove_stack(stack_name)
+    assert cluster_name not in kind_clusters()
+    assert not docker_container_exists(f"{cluster_name}-registry")
