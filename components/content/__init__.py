@@ -7,9 +7,14 @@ stderr for a refused folder or a failed push, 2 for a usage error)::
         prints the index digest, ``sha256:<64 hex>``; no network. The cache defaults to
         <project>/.pulumi/cache/content/ (see components/content/cache.py).
     python -m components.content push DIR HOST[:PORT]/REPOSITORY
-        builds DIR, pushes the layer (chunked), both configs, both manifests and the index
-        over plain HTTP, and prints ``HOST[:PORT]/REPOSITORY@sha256:<64 hex>``: the same
-        digest ``digest`` prints. HOST must be loopback (127.0.0.0/8, localhost, [::1]).
+        builds DIR, pushes the layer (chunked), both configs, both manifests and the index,
+        and prints ``HOST[:PORT]/REPOSITORY@sha256:<64 hex>``: the same digest ``digest``
+        prints. HTTPS with certificate verification to any host that is not loopback (CA
+        bundle as requests: REQUESTS_CA_BUNDLE, else certifi's), never plain HTTP there;
+        plain HTTP to a loopback host (127.0.0.0/8, localhost, [::1]). Credentials, when the
+        registry asks (Basic or Bearer), come from the docker config as docker reads it:
+        $DOCKER_CONFIG/config.json, else ~/.docker/config.json (credHelpers / credsStore via
+        docker-credential-<helper>, else auths.<HOST[:PORT]>.auth).
 
 Python API::
 
