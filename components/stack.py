@@ -125,11 +125,12 @@ def push_to_local_registry(
         ),
     )
     pushes: list[pulumi.Resource] = [registry.reachable]
-    for volume in settings.sources:
+    # Named by position: a volume's name may be a secret.
+    for index, volume in enumerate(settings.sources):
         assert volume.source is not None
         pushes.append(
             FolderPush(
-                f"content-{volume.name}",
+                f"content-{index}",
                 FolderPushArgs(
                     volume.source,
                     target=f"{registry.push_host}/{volume.name}",
@@ -145,11 +146,11 @@ def push_to_local_registry(
 def push_to_registry(settings: Settings) -> list[pulumi.Resource]:
     """A push per source volume to imagevolume:registry (existing mode)."""
     pushes: list[pulumi.Resource] = []
-    for volume in settings.sources:
+    for index, volume in enumerate(settings.sources):
         assert volume.source is not None
         pushes.append(
             FolderPush(
-                f"content-{volume.name}",
+                f"content-{index}",
                 FolderPushArgs(
                     volume.source, target=volume.source.repository, secret=settings.any_secret("volumes")
                 ),

@@ -193,7 +193,7 @@ if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; the
   # back: a new one (an empty store) gets the pushes again and the nodes'
   # way to it (components/registry).
   if [ -n "$recorded" ] && [ -n "$(pulumi stack output contentDigests --stack "$stack" 2>/dev/null || true)" ] &&
-    docker info >/dev/null 2>&1 && ! docker inspect --format '{{.Id}}' "$recorded-registry" >/dev/null 2>&1; then
+    "$engine" info >/dev/null 2>&1 && ! "$engine" inspect --type container --format '{{.Id}}' "$recorded-registry" >/dev/null 2>&1; then
     echo "make up: the registry container $recorded-registry of stack $stack is gone: starting a new one and pushing again" >&2
     extra_args+=(--replace "urn:pulumi:$stack::imagevolume::imagevolume:index:LocalRegistry\$command:local:Command::registry-container")
   fi

@@ -22,13 +22,16 @@ from harness import (
     free_port,
     reveal,
     run_like_command_provider,
+    run_program,
     stack_file_config,
 )
 from lifecycle import Deployment
 from test_lifecycle import Stack, summary
 from test_make_targets import HEALING_URNS
 
+from components.checks.component import expected_sums
 from components.content import describe
+from components.settings import SettingsError, parse_settings
 from components.versions import REGISTRY_IMAGE
 
 pytestmark = pytest.mark.skipif(
@@ -295,7 +298,7 @@ def test_a_file_that_differs_in_the_pod_fails_the_proof_naming_it(stack: Content
 def test_a_folder_changed_after_evaluation_fails_the_push(stack: ContentStack, folder: Path) -> None:
     done = stack.up()
     assert done.error is None
-    push = next(r for r in done.registrations if r.name == "content-content-push")
+    push = next(r for r in done.registrations if r.name == "content-0-push")
     (folder / "README.txt").write_text("changed after the preview\n")
     with pytest.raises(CommandFailedError) as failed:
         run_like_command_provider(stack.cli, reveal(push.inputs), "create")
@@ -328,8 +331,85 @@ def test_the_engine_orders_registry_push_nodes_and_pod(stack: ContentStack) -> N
     assert preview.error is None
     by_name = {r.name: r for r in preview.registrations}
     cluster, container = by_name["cluster-kind"], by_name["registry-container"]
-    nodes, push, pod = by_name["registry-nodes"], by_name["content-content-push"], by_name["image-volume-pod"]
+    nodes, push, pod = by_name["registry-nodes"], by_name["content-0-push"], by_name["image-volume-pod"]
     assert {container.urn, cluster.urn} <= set(nodes.dependencies)  # the network exists with the cluster
     assert container.urn in push.dependencies
     assert {nodes.urn, push.urn} <= set(pod.dependencies)
     assert by_name["image-volume-local-registry-hosting"].urn in pod.dependencies
+
+
+def test_a_secret_source_volume_fails_without_naming_its_files_paths_or_digest(
+    cli: FakeCli, tmp_path: Path
+) -> None:
+    mark = "s3cr3t"
+    folder = tmp_path / f"folder-{mark}"
+    shutil.copytree(ROOT / "examples" / "content", folder, symlinks=True)
+    (folder / f"file-{mark}.txt").write_text("secret\n")
+    volumes = json.dumps([{"name": f"v{mark}", "source": str(folder), "mountPath": f"/{mark}"}])
+    config = {**stack_file_config("content"), "volumes": volumes, "registryPort": str(free_port())}
+    run = run_program(config, stack="content", cli=cli, secret_keys=("volumes",))
+    digest = run.outputs["contentDigests"][f"/{mark}"]
+    by_name = {r.name: r for r in run.registrations}
+    proof = reveal(by_name["verify-content-0"].inputs)
+    proof["stdin"] = re.sub(r"^[0-9a-f]{64}  ", "0" * 64 + "  ", proof["stdin"], count=1, flags=re.M)
+    with pytest.raises(CommandFailedError) as mismatch:
+        run_like_command_provider(cli, proof, "create")
+    (folder / f"file-{mark}.txt").write_text("changed\n")
+    with pytest.raises(CommandFailedError) as changed:
+        run_like_command_provider(cli, by_name["content-0-push"].inputs, "create")
+    for failed in (mismatch, changed):
+        message = str(failed.value).split("\n", 1)[1]  # past the command line
+        assert message.strip(), failed.value
+        assert mark not in message and digest not in message, message
+    assert "1 of 7 files" in str(mismatch.value)
+
+
+@pytest.mark.parametrize(
+    ("sub_path", "expected"),
+    [
+        (None, 6),
+        (".", 6),
+        ("config", 1),
+        ("config/", 1),
+        ("./config", 1),
+        ("data set", 2),
+        ("config/app.yaml", 1),  # a file: mounted at the mount path itself
+    ],
+)
+def test_the_proof_expects_every_file_the_mount_shows(sub_path: str | None, expected: int) -> None:
+    volumes = [{"name": "c", "source": "examples/content", "mountPath": "/data"}]
+    if sub_path is not None:
+        volumes[0]["subPath"] = sub_path
+    settings = parse_settings(
+        {**stack_file_config("content"), "volumes": json.dumps(volumes)}, "content", cache_dir=None
+    )
+    lines = expected_sums(settings.pod.volumes[0]).splitlines()
+    assert len(lines) == expected
+    if sub_path == "config/app.yaml":
+        assert lines[0].endswith("  /data")
+    elif sub_path and sub_path.strip("./") == "config":
+        assert lines[0].endswith("  /data/app.yaml")
+
+
+def test_a_sub_path_that_names_nothing_in_the_folder_is_refused() -> None:
+    volumes = [{"name": "c", "source": "examples/content", "mountPath": "/data", "subPath": "nothing/here"}]
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(
+            {**stack_file_config("content"), "volumes": json.dumps(volumes)}, "content", cache_dir=None
+        )
+    [problem] = raised.value.problems
+    assert problem.key == "volumes[0].subPath"
+    assert "names nothing in the folder" in str(problem)
+
+
+def test_another_engine_moves_the_registry_with_the_cluster(
+    stack: ContentStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert stack.up().error is None
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/other.sock")
+    moved = stack.up()
+    assert moved.error is None, moved.error
+    assert "registry" in summary(moved).split(";")[0]  # replaced, so deleted where it ran
+    old = stack.cli.run(f"docker inspect --format '{{{{.Id}}}}' {REGISTRY}", env={"DOCKER_HOST": ""})
+    assert old.returncode == 1, "the registry on the old engine was left behind"
+    assert moved.outputs["content"] == {"/data": "6 files, all match"}

@@ -97,3 +97,22 @@ def test_a_pod_with_secret_images_fails_without_naming_them(cli: FakeCli) -> Non
     text = str(raised.value)
     assert "an image could not be pulled" in text and "Image volumes: [secret]" in text
     assert MARK not in text
+
+
+def test_a_secret_source_volume_shows_neither_its_name_nor_its_digest(cli: FakeCli, tmp_path: Path) -> None:
+    folder = tmp_path / f"folder-{MARK}"
+    folder.mkdir()
+    (folder / f"file-{MARK}.txt").write_text("secret content\n")
+    volumes = json.dumps([{"name": f"v{MARK}", "source": str(folder), "mountPath": f"/{MARK}"}])
+    config = {**stack_file_config("dev"), "volumes": volumes, "registryPort": "5123"}
+    del config["checks"]
+    run = run_program(config, cli=cli, preview=True, secret_keys=("volumes",))
+    digest = run.secret_outputs and run.outputs["contentDigests"][f"/{MARK}"]
+    assert isinstance(digest, str) and digest.startswith("sha256:")
+    for registration in run.registrations:
+        assert MARK not in registration.urn, registration.urn
+        leaked = [s for s in plain_strings(registration.inputs) if MARK in s or digest in s]
+        assert not leaked, f"{registration.name}: {leaked[:1]}"
+    [push] = [r for r in run.registrations if r.name.endswith("-push")]
+    assert "stdout" in push.additional_secret_outputs  # target@digest
+    assert {"volumes", "content", "contentDigests"} <= run.secret_outputs

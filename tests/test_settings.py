@@ -516,6 +516,26 @@ BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
         "needs imagevolume:registry when clusterMode is existing",
     ),
     (
+        {
+            "clusterMode": "existing",
+            "kubeconfig": "KC/good",
+            "context": "prod",
+            "registry": "r.example.com:99999",
+        },
+        "registry",
+        "HOST[:PORT][/PATH]",
+    ),
+    (
+        {
+            "clusterMode": "existing",
+            "kubeconfig": "KC/good",
+            "context": "prod",
+            "registry": "r.example.com:0/x",
+        },
+        "registry",
+        "HOST[:PORT][/PATH]",
+    ),
+    (
         {"clusterMode": "existing", "kubeconfig": "KC/good", "context": "prod", "registry": "team"},
         "registry",
         "HOST[:PORT][/PATH]",
@@ -978,3 +998,37 @@ def test_a_secret_source_is_not_shown_back() -> None:
         parse_settings(config, "dev", secret_keys=("volumes",), cache_dir=None)
     assert "secret-folder" not in str(raised.value)
     assert [p.key for p in raised.value.problems] == ["volumes[0].source"]
+
+
+@pytest.mark.parametrize("given", [".", ".pulumi", ".pulumi/cache", "sub/..", "SELF"])
+def test_a_source_that_is_or_holds_the_state_folder_is_refused(tmp_path: Path, given: str) -> None:
+    """.pulumi holds the state, the passphrase and the digest cache, which a build
+    would both push and change (a new digest every run)."""
+    project = tmp_path / "project"
+    (project / ".pulumi" / "cache").mkdir(parents=True)
+    (project / ".pulumi" / "passphrase").write_text("hunter2\n")
+    (project / "sub").mkdir()
+    (project / "sub" / "file").write_text("x\n")
+    source = str(project) if given == "SELF" else given
+    config = {"volumes": volumes({"name": "v", "source": source, "mountPath": "/v"})}
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(
+            config, "dev", project_dir=project, cache_dir=project / ".pulumi" / "cache" / "content"
+        )
+    [problem] = raised.value.problems
+    assert problem.key == "volumes[0].source"
+    assert "must not be, hold or be inside the project's .pulumi folder" in problem.allowed
+
+
+def test_a_source_beside_the_state_folder_is_fine(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".pulumi").mkdir(parents=True)
+    (project / "site").mkdir()
+    (project / "site" / "index.html").write_text("hi\n")
+    config = {"volumes": volumes({"name": "v", "source": "site", "mountPath": "/v"})}
+    cache = project / ".pulumi" / "cache" / "content"
+    first = parse_settings(config, "dev", project_dir=project, cache_dir=cache)
+    assert (
+        first.pod.volumes[0].reference
+        == parse_settings(config, "dev", project_dir=project, cache_dir=cache).pod.volumes[0].reference
+    )

@@ -64,13 +64,19 @@ def secret_if(secret: bool, value: pulumi.Output[dict[str, str]]) -> pulumi.Outp
 
 def expected_sums(volume: ImageVolume) -> str:
     """content.sh's list: "<sha256>  <path in the container>" per regular file the
-    mount shows (with a subPath, those below it)."""
+    mount shows: with a subPath, those below it, or the one file it names
+    (mounted at the mount path itself)."""
     assert volume.source is not None
     mount = canonical_path(volume.mount_path).rstrip("/")
-    prefix = posixpath.normpath(volume.sub_path).strip("/") + "/" if volume.sub_path else ""
+    files = volume.source.content.files
+    sub = posixpath.normpath(volume.sub_path) if volume.sub_path else "."
+    named = [file for file in files if file.path == sub]
+    if named:
+        return f"{named[0].sha256}  {mount}\n"
+    prefix = "" if sub == "." else sub + "/"
     return "".join(
         f"{file.sha256}  {mount}/{file.path[len(prefix) :]}\n"
-        for file in volume.source.content.files
+        for file in files
         if file.path.startswith(prefix)
     )
 
@@ -146,6 +152,7 @@ class VolumeCheck(pulumi.ComponentResource):
                     "IMAGEVOLUME_MOUNT_PATH": canonical_path(volume.mount_path),
                     "IMAGEVOLUME_DIGEST": volume.source.content.digest,
                     "IMAGEVOLUME_POD_IMAGE": "[secret]" if args.secret_mounts else args.pod_image,
+                    "IMAGEVOLUME_MASKED": "yes" if args.secret_mounts else "no",
                 },
                 kubeconfig=pulumi.Output.from_input(args.kubeconfig).apply(with_sums(sums)),
                 pod_uid=args.pod_uid,

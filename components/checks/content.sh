@@ -13,6 +13,8 @@
 #   IMAGEVOLUME_MOUNT_PATH     the mount path (for messages)
 #   IMAGEVOLUME_DIGEST         the image's digest (for messages)
 #   IMAGEVOLUME_POD_IMAGE      the container's image (for messages; [secret] when set with --secret)
+#   IMAGEVOLUME_MASKED         yes: the volumes were set with --secret; messages name no
+#                              mount path, file or digest
 set -eu
 
 namespace=${IMAGEVOLUME_NAMESPACE:?}
@@ -21,6 +23,10 @@ container=${IMAGEVOLUME_CONTAINER:?}
 mount_path=${IMAGEVOLUME_MOUNT_PATH:?}
 digest=${IMAGEVOLUME_DIGEST:?}
 pod_image=${IMAGEVOLUME_POD_IMAGE:?}
+if [ "${IMAGEVOLUME_MASKED:-no}" = yes ]; then
+  mount_path='[secret]'
+  digest='[secret]'
+fi
 mark='# imagevolume: expected sums'
 
 fail() {
@@ -101,5 +107,9 @@ if [ "$unreadable" -eq 0 ]; then unreadable=$(grep -c "can't open '" "$work/erro
 if [ "$matched" -eq 0 ] && [ "$unreadable" -eq "$expected" ]; then
   fail "none of the $expected files of $digest can be read at $mount_path in pod $namespace/$pod: the mount is empty or another image's; the runtime mounted nothing it reported (an image volume that is empty is a runtime problem: check the node's runtime version and its logs)"
 fi
+if [ "${IMAGEVOLUME_MASKED:-no}" = yes ]; then
+  fail "$((expected - matched)) of $expected files at $mount_path in pod $namespace/$pod differ from the folder (their names are not shown: the volumes were set with --secret)"
+fi
 grep -v ': OK$' "$work/checked" | head -n 10 >&2
+if [ "$status" -ne 0 ] && [ -s "$work/error" ]; then head -n 10 "$work/error" >&2; fi
 fail "$((expected - matched)) of $expected files at $mount_path in pod $namespace/$pod differ from the folder (image $digest; the first are listed above)"

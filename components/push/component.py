@@ -48,15 +48,25 @@ class FolderPush(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FolderPushArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("imagevolume:index:FolderPush", name, None, opts)
-        environment = {**PUSH.environment(), **push_environment(args.source, args.target)}
+        environment = {
+            **PUSH.environment(),
+            **push_environment(args.source, args.target),
+            "IMAGEVOLUME_MASKED": "yes" if args.secret else "no",
+        }
+        triggers: list[pulumi.Input[str]] = [args.source.content.digest, args.target, *args.store]
         self.command = local.Command(
             f"{name}-push",
             create=PUSH.command,
             environment=pulumi.Output.secret(environment) if args.secret else environment,
-            triggers=[args.source.content.digest, args.target, *args.store],
+            triggers=pulumi.Output.secret(triggers) if args.secret else triggers,
             logging=local.Logging.STDERR,
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.after)),
+            # stdout is target@digest.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.after),
+                additional_secret_outputs=["stdout"] if args.secret else None,
+            ),
         )
         self.pushed = self.command.stdout
         self.register_outputs({"pushed": self.pushed})

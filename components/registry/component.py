@@ -75,7 +75,14 @@ class LocalRegistry(pulumi.ComponentResource):
                 **environment,
                 "IMAGEVOLUME_OWNER": args.owner,
             },
-            triggers=[environment["IMAGEVOLUME_REGISTRY_NAME"], cluster.registry_port, REGISTRY_IMAGE],
+            # Another engine is another container: replaced, so the old one is
+            # deleted where it ran (delete.sh runs with the recorded environment).
+            triggers=[
+                environment["IMAGEVOLUME_REGISTRY_NAME"],
+                cluster.registry_port,
+                REGISTRY_IMAGE,
+                *(f"{key}={value}" for key, value in sorted(cluster.engine.environment().items())),
+            ],
             logging=local.Logging.STDERR,
             add_previous_output_in_env=False,
             # The name and the port are fixed: the old container goes first.

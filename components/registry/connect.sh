@@ -31,7 +31,9 @@ command -v kind >/dev/null 2>&1 ||
 
 # kind creates the `kind` network with its first cluster (kind
 # pkg/cluster/internal/providers/docker/network.go).
-if [ "$("$engine" inspect --format '{{json .NetworkSettings.Networks.kind}}' "$name")" = null ]; then
+kind_network=$("$engine" inspect --type container --format '{{json .NetworkSettings.Networks.kind}}' "$name") ||
+  fail "cannot inspect the registry container $name (the error is above): if it is gone, make up starts a new one"
+if [ "$kind_network" = null ]; then
   "$engine" network connect kind "$name"
 fi
 
@@ -41,8 +43,10 @@ nodes=$(kind get nodes --name "$cluster")
 for node in $nodes; do
   case $runtime in
   containerd)
-    # containerd reads <config_path>/<host>/hosts.toml on every pull; kind's
-    # node images set config_path = /etc/containerd/certs.d.
+    # containerd reads <config_path>/<host>/hosts.toml on every pull; from
+    # containerd 2.2 config_path defaults to /etc/containerd/certs.d
+    # (containerd plugins/cri/images/plugin.go; kind's config sets none, and
+    # settings/rules.py refuses older containerd for source volumes).
     dir=/etc/containerd/certs.d/$host
     "$engine" exec "$node" mkdir -p "$dir"
     printf '[host."http://%s:5000"]\n' "$name" | "$engine" exec -i "$node" cp /dev/stdin "$dir/hosts.toml"

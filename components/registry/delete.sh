@@ -24,7 +24,7 @@ command -v "$engine" >/dev/null 2>&1 ||
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! theirs=$("$engine" inspect --format "{{index .Config.Labels \"$label\"}}" "$name" 2>"$work/error"); then
+if ! theirs=$("$engine" inspect --type container --format "{{index .Config.Labels \"$label\"}}" "$name" 2>"$work/error"); then
   if grep -q 'No such object' "$work/error"; then
     echo "imagevolume: registry container $name is already gone" >&2
     exit 0

@@ -31,14 +31,14 @@ trap 'rm -rf "$work"' EXIT
 
 # An existing container of that name: ours is adopted (started if stopped);
 # any other is left alone. `inspect` fails only when there is none.
-if theirs=$("$engine" inspect --format "{{index .Config.Labels \"$label\"}}" "$name" 2>/dev/null); then
+if theirs=$("$engine" inspect --type container --format "{{index .Config.Labels \"$label\"}}" "$name" 2>/dev/null); then
   if [ "$theirs" != "$owner" ]; then
     fail "a container named $name exists and this stack did not make it (its $label label is '${theirs}'): remove it ($engine rm -f $name) if it is not needed, or set another imagevolume:clusterName"
   fi
-  if [ "$("$engine" inspect --format '{{.State.Running}}' "$name")" != true ]; then
+  if [ "$("$engine" inspect --type container --format '{{.State.Running}}' "$name")" != true ]; then
     "$engine" start "$name" >/dev/null
   fi
-  "$engine" inspect --format '{{.Id}}' "$name"
+  "$engine" inspect --type container --format '{{.Id}}' "$name"
   exit 0
 fi
 

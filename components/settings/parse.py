@@ -24,7 +24,7 @@ from typing import Any
 
 import pulumi
 
-from components.content import ContentError, describe
+from components.content import ContentError, describe, parse_target
 from components.content.builder import DEFAULT_CACHE, PROJECT
 from components.settings.grammar import (
     KubernetesVersion,
@@ -562,7 +562,13 @@ def _is_registry(value: str) -> bool:
     if not ("." in host or ":" in host or host == "localhost"):
         return False
     parsed = parse_image_reference(f"{value}/volume")
-    return parsed is not None and parsed.tag is None and parsed.digest is None
+    if parsed is None or parsed.tag is not None or parsed.digest is not None:
+        return False
+    try:
+        parse_target(f"{value}/volume")  # what the push will take: a port from 1 to 65535
+    except ContentError:
+        return False
+    return True
 
 
 def _registry(reader: _Reader) -> str | None:
@@ -744,6 +750,16 @@ class _Sources:
     cache_dir: Path | None
 
 
+def _overlaps(folder: str, protected: list[Path]) -> bool:
+    """Whether `folder` is one of `protected`, inside one, or holds one (real paths)."""
+    real = os.path.realpath(folder)
+    for other in protected:
+        mine = os.path.realpath(other)
+        if os.path.commonpath([real, mine]) in (real, mine):
+            return True
+    return False
+
+
 def _source(reader: _Reader, at: str, given: str, name: str, sources: _Sources) -> SourceFolder | None:
     path = f"{at}.source"
     if sources.registry is None:
@@ -758,6 +774,17 @@ def _source(reader: _Reader, at: str, given: str, name: str, sources: _Sources) 
         )
         return None
     folder = os.path.normpath(os.path.join(sources.project_dir, os.path.expanduser(given)))
+    if _overlaps(
+        folder, [sources.project_dir / ".pulumi", *([sources.cache_dir] if sources.cache_dir else [])]
+    ):
+        reader.problem(
+            path,
+            given,
+            "must not be, hold or be inside the project's .pulumi folder: it holds the stack state, the "
+            "passphrase and the digest cache, which the image would carry (and change on every run)",
+            set_command(path, SOURCE_EXAMPLE),
+        )
+        return None
     try:
         content = describe(Path(folder), sources.cache_dir)
     except ContentError as error:
@@ -791,6 +818,21 @@ def _reference_or_source(reader: _Reader, at: str, item: dict[str, Any]) -> bool
             set_command(f"{at}.reference", "quay.io/crio/artifact:v1"),
         )
     return True
+
+
+def _sub_path_in_source(reader: _Reader, at: str, sub_path: str, source: SourceFolder) -> None:
+    """A source volume's subPath names a file of the folder or a folder holding one:
+    anything else would mount nothing, and the content proof would have nothing to prove."""
+    sub = posixpath.normpath(sub_path)
+    if sub == "." or any(f.path == sub or f.path.startswith(sub + "/") for f in source.content.files):
+        return
+    reader.problem(
+        f"{at}.subPath",
+        sub_path,
+        "names nothing in the folder: a subPath of a source volume is a file of the folder, or a folder "
+        "in it that holds a regular file",
+        rm_command(f"{at}.subPath"),
+    )
 
 
 def _volume_fields(reader: _Reader, at: str, item: dict[str, Any]) -> dict[str, str | None]:
@@ -846,6 +888,8 @@ def _volume(reader: _Reader, index: int, item: object, sources: _Sources) -> Ima
     if name is not None and fields["source"] is not None:
         source = _source(reader, at, fields["source"], name, sources)
         reference = source.reference if source else None
+        if source is not None and fields["subPath"] is not None:
+            _sub_path_in_source(reader, at, fields["subPath"], source)
     if name is None or reference is None or mount_path is None:
         return None
     return ImageVolume(

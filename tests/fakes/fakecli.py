@@ -425,7 +425,16 @@ def endpoint_settings(name: str, container_id: str, address: str, network: str) 
 
 def docker_inspect(argv: list[str]) -> None:
     fmt = flag(argv, "--format") or flag(argv, "-f")
-    names = [a for i, a in enumerate(argv) if not a.startswith("-") and argv[i - 1] not in ("--format", "-f")]
+    # docker/cli cli/command/system/inspect.go: --type limits the search to
+    # one kind of object; only containers are modelled here.
+    kind = flag(argv, "--type")
+    if kind not in (None, "container"):
+        fail(f"fake docker: inspect --type {kind} is not modelled", 2)
+    names = [
+        a
+        for i, a in enumerate(argv)
+        if not a.startswith("-") and (i == 0 or argv[i - 1] not in ("--format", "-f", "--type"))
+    ]
     documents, missing = [], []
     for name in names:
         found = find_node(name)
