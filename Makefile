@@ -56,7 +56,7 @@ up preview destroy outputs kubeconfig: tools $(VENV)/.installed
 	$(TOOLS_PATH) STACK=$(STACK) scripts/pulumi-stack.sh $@
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/bench.py
+	$(BIN)/python -m bench.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pulumi
@@ -12,7 +13,7 @@ from components.cluster.component import KindCluster, KindClusterArgs
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
 from components.push.component import FolderPush, FolderPushArgs
 from components.registry.component import LocalRegistry, LocalRegistryArgs
-from components.settings.model import KindClusterSettings, Settings
+from components.settings.model import ImageVolume, KindClusterSettings, Settings
 from components.settings.parse import CLUSTER_COMMAND_KEYS
 
 # The settings that reach the kind cluster's command (its config, triggers, environment).
@@ -124,27 +125,30 @@ def push_to_local_registry(
             cluster_command=cluster.command,
         ),
     )
-    pushes: list[pulumi.Resource] = [registry.reachable]
-    # Named by position: a volume's name may be a secret.
-    for index, volume in enumerate(settings.sources):
-        assert volume.source is not None
-        pushes.append(
-            FolderPush(
-                f"content-{index}",
-                FolderPushArgs(
-                    volume.source,
-                    target=f"{registry.push_host}/{volume.name}",
-                    store=[registry.container_id],
-                    after=[registry.container],
-                    secret=settings.any_secret("volumes"),
-                ),
-            )
-        )
-    return pushes
+    return [
+        registry.reachable,
+        *push_sources(
+            settings,
+            target=lambda volume: f"{registry.push_host}/{volume.name}",
+            store=[registry.container_id],
+            after=[registry.container],
+        ),
+    ]
 
 
 def push_to_registry(settings: Settings) -> list[pulumi.Resource]:
     """A push per source volume to imagevolume:registry (existing mode)."""
+    return push_sources(settings, target=lambda volume: volume.source.repository if volume.source else "")
+
+
+def push_sources(
+    settings: Settings,
+    target: Callable[[ImageVolume], str],
+    store: Sequence[pulumi.Input[str]] = (),
+    after: Sequence[pulumi.Resource] = (),
+) -> list[pulumi.Resource]:
+    """A push per source volume, to `target(volume)` as the host reaches the
+    registry; named by position, since a volume's name may be a secret."""
     pushes: list[pulumi.Resource] = []
     for index, volume in enumerate(settings.sources):
         assert volume.source is not None
@@ -152,7 +156,11 @@ def push_to_registry(settings: Settings) -> list[pulumi.Resource]:
             FolderPush(
                 f"content-{index}",
                 FolderPushArgs(
-                    volume.source, target=volume.source.repository, secret=settings.any_secret("volumes")
+                    volume.source,
+                    target=target(volume),
+                    store=store,
+                    after=after,
+                    secret=settings.any_secret("volumes"),
                 ),
             )
         )

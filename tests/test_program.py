@@ -375,6 +375,23 @@ def test_existing_stack_runs_no_kind_and_uses_only_the_chosen_context(cli: FakeC
     assert run.outputs["clusterName"] == "kind-prod" and run.outputs["nodeImage"] is None
 
 
+def test_existing_mode_pushes_a_source_to_its_registry_and_starts_none(cli: FakeCli) -> None:
+    config = {
+        **existing_config(cli),
+        "registry": "registry.example.com/team",
+        "volumes": json.dumps([{"name": "data", "source": "examples/content", "mountPath": "/data"}]),
+    }
+    run = run_program(config, stack="existing", cli=cli, preview=True)
+    types = {r.type for r in run.registrations}
+    assert "imagevolume:index:LocalRegistry" not in types
+    assert not [r for r in run.registrations if r.type == "kubernetes:core/v1:ConfigMap"]
+    [push] = [r for r in run.registrations if r.name == "content-0-push"]
+    assert push.inputs["environment"]["IMAGEVOLUME_TARGET"] == "registry.example.com/team/data"
+    reference = run.one(POD).inputs["spec"]["volumes"][0]["image"]["reference"]
+    assert reference == f"registry.example.com/team/data@{run.outputs['contentDigests']['/data']}"
+    assert push.urn in run.one(POD).dependencies
+
+
 def test_kind_mode_lets_destroy_drop_what_an_unreachable_cluster_held(cli: FakeCli) -> None:
     assert dev(cli).one(PROVIDER).inputs["deleteUnreachable"] == "true"
 
