@@ -27,11 +27,11 @@ from components.content import (
     describe,
     digest,
     parse_target,
-    push,
     tarlayer,
 )
 from components.content.__main__ import main
 from components.content.oci import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image
+from components.content.push import push
 from components.content.walk import Entry, scan
 
 

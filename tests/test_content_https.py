@@ -42,10 +42,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from components.content import ContentError, digest, push
+from components.content import ContentError, digest
 from components.content.__main__ import main
 from components.content.oci import INDEX_TYPE
-from components.content.push import Credentials, docker_config_path, docker_credentials, parse_target
+from components.content.push import Credentials, docker_config_path, docker_credentials, push
+from components.content.target import parse_target
 
 NAME = "registry.test"
 USER = "pusher-7f3a"

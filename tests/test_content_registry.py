@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from components.content import ContentError, digest, push
+from components.content import ContentError, digest
 from components.content.oci import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE
+from components.content.push import push
 
 PROJECT = Path(__file__).resolve().parent.parent
 TOOLS = ("docker-registry", "skopeo", "umoci")

@@ -54,17 +54,20 @@ UTF-8, two names equal after NFC, an empty folder, a file that changes while rea
 
 Modules: walk (scan + checks), tarlayer (the tar stream and each file's sha256, hashed
 in one pass), oci (the JSON documents), cache (git-index-like cache of the digest and
-file sums), builder (all together), push (the registry protocol, via oras' client and
-plain PUTs of our bytes).
+file sums), builder (all together), target (HOST[:PORT]/REPOSITORY and its scheme),
+push (the registry protocol, via oras' client and plain PUTs of our bytes; imported
+from components.content.push, since it loads oras and requests).
 """
 
 from __future__ import annotations
 
 from components.content.builder import DEFAULT_CACHE, Content, build, describe, digest
 from components.content.errors import ContentError
-from components.content.push import parse_target, push
+from components.content.target import parse_target
 from components.content.tarlayer import FileSum
 
+# push lives in components.content.push: it loads oras and requests, which
+# evaluating a stack (describe, parse_target) does not need.
 __all__ = [
     "DEFAULT_CACHE",
     "Content",
@@ -74,5 +77,4 @@ __all__ = [
     "describe",
     "digest",
     "parse_target",
-    "push",
 ]

@@ -33,10 +33,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import ipaddress
 import json
 import os
-import re
 import socket
 import ssl
 import subprocess
@@ -58,35 +56,12 @@ import urllib3.exceptions
 from components.content.builder import build
 from components.content.errors import ContentError
 from components.content.oci import LAYER_TYPE, Blob
+from components.content.target import Target, is_loopback, parse_target
 
 CHUNK_SIZE = 16 << 20
 PING_TIMEOUT = 30  # seconds, for GET /v2/ (oras' own requests have no timeout)
 HELPER_TIMEOUT = 60  # seconds, for `docker-credential-<helper> get` (it may ask for a passphrase)
-_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
-_HOSTNAME = re.compile(
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-)
 _BACKENDS = {"basic": "basic", "bearer": "token"}  # challenge scheme -> oras auth backend
-
-
-@dataclass(frozen=True)
-class Target:
-    hostport: str  # as in a URL: "127.0.0.1:5000", "[::1]:5000", "registry.example.com"
-    repository: str
-
-    def __str__(self) -> str:
-        return f"{self.hostport}/{self.repository}"
-
-    @property
-    def host(self) -> str:
-        if self.hostport.startswith("["):
-            return self.hostport[1:].partition("]")[0]
-        return self.hostport.partition(":")[0]
-
-    @property
-    def scheme(self) -> str:
-        """``http`` for a loopback host, else ``https``: nothing else is ever spoken."""
-        return "http" if _is_loopback(self.host) else "https"
 
 
 @dataclass(frozen=True)
@@ -96,48 +71,6 @@ class Credentials:
     username: str = field(repr=False)
     password: str = field(repr=False)
     source: str  # where they came from, for messages: a config file or a credential helper
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_target(text: str) -> Target:
-    """``HOST[:PORT]/REPOSITORY``, or ContentError saying why not."""
-    hostport, slash, repository = text.partition("/")
-    if not slash or not hostport or not repository:
-        raise ContentError(
-            f"{text!r}: expected HOST[:PORT]/REPOSITORY, e.g. registry.example.com/team/content"
-        )
-    if not _REPOSITORY.fullmatch(repository):
-        raise ContentError(
-            f"{text!r}: {repository!r} is not a repository name (lowercase letters, digits, "
-            "separators '.', '_', '__', '-' and '/'; no tag or digest: the digest is printed)"
-        )
-    if hostport.startswith("["):
-        host, bracket, rest = hostport[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
-        valid = bool(bracket) and (rest == "" or port is not None) and _is_ipv6(host)
-    else:
-        host, colon, port_text = hostport.partition(":")
-        port = port_text if colon else None
-        valid = ":" not in port_text and _HOSTNAME.fullmatch(host) is not None
-    if not valid or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise ContentError(f"{text!r}: {hostport!r} is not HOST[:PORT]")
-    return Target(hostport=hostport, repository=repository)
-
-
-def _is_ipv6(text: str) -> bool:
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def docker_config_path() -> Path:
@@ -283,7 +216,7 @@ class _LoopbackOnlyHTTP(requests.adapters.HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         parts = urlsplit(request.url or "")
-        if not _is_loopback(parts.hostname or ""):
+        if not is_loopback(parts.hostname or ""):
             raise _PlainHTTPRefusedError(
                 f"refused to send {request.method} http://{parts.netloc}{parts.path} in plain HTTP: "
                 f"{parts.hostname} is not loopback, and only HTTPS is spoken to such a host (the registry "
