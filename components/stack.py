@@ -13,7 +13,7 @@ from components.cluster.component import KindCluster, KindClusterArgs
 from components.pod.component import ImageVolumePod, ImageVolumePodArgs
 from components.push.component import FolderPush, FolderPushArgs
 from components.registry.component import LocalRegistry, LocalRegistryArgs
-from components.settings.model import ImageVolume, KindClusterSettings, Settings
+from components.settings.model import ImageVolume, KindClusterSettings, Settings, SourceFolder
 from components.settings.parse import CLUSTER_COMMAND_KEYS
 
 # The settings that reach the kind cluster's command (its config, triggers, environment).
@@ -59,7 +59,7 @@ def deploy(settings: Settings) -> dict[str, Any]:
             secret_ready=settings.any_secret("podImage", "volumes", "podReadyTimeout"),
             after=pushed,
             local_registry_host=(
-                f"localhost:{cluster_settings.registry_port}"
+                cluster_settings.registry_host
                 if isinstance(cluster_settings, KindClusterSettings) and settings.sources
                 else None
             ),
@@ -129,7 +129,7 @@ def push_to_local_registry(
         registry.reachable,
         *push_sources(
             settings,
-            target=lambda volume: f"{registry.push_host}/{volume.name}",
+            target=lambda volume, source: f"{registry.push_host}/{volume.name}",
             store=[registry.container_id],
             after=[registry.container],
         ),
@@ -138,16 +138,16 @@ def push_to_local_registry(
 
 def push_to_registry(settings: Settings) -> list[pulumi.Resource]:
     """A push per source volume to imagevolume:registry (existing mode)."""
-    return push_sources(settings, target=lambda volume: volume.source.repository if volume.source else "")
+    return push_sources(settings, target=lambda volume, source: source.repository)
 
 
 def push_sources(
     settings: Settings,
-    target: Callable[[ImageVolume], str],
+    target: Callable[[ImageVolume, SourceFolder], str],
     store: Sequence[pulumi.Input[str]] = (),
     after: Sequence[pulumi.Resource] = (),
 ) -> list[pulumi.Resource]:
-    """A push per source volume, to `target(volume)` as the host reaches the
+    """A push per source volume, to `target(volume, its source)` as the host reaches the
     registry; named by position, since a volume's name may be a secret."""
     pushes: list[pulumi.Resource] = []
     for index, volume in enumerate(settings.sources):
@@ -157,7 +157,7 @@ def push_sources(
                 f"content-{index}",
                 FolderPushArgs(
                     volume.source,
-                    target=target(volume),
+                    target=target(volume, volume.source),
                     store=store,
                     after=after,
                     secret=settings.any_secret("volumes"),

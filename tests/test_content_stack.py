@@ -413,3 +413,14 @@ def test_another_engine_moves_the_registry_with_the_cluster(
     old = stack.cli.run(f"docker inspect --format '{{{{.Id}}}}' {REGISTRY}", env={"DOCKER_HOST": ""})
     assert old.returncode == 1, "the registry on the old engine was left behind"
     assert moved.outputs["content"] == {"/data": "6 files, all match"}
+
+
+def test_the_nodes_step_says_when_the_registry_container_is_gone(stack: ContentStack) -> None:
+    done = stack.up()
+    assert done.error is None
+    docker(stack.cli, f"rm -f -v {REGISTRY}")
+    nodes = next(r for r in done.registrations if r.name == "registry-nodes")
+    with pytest.raises(CommandFailedError) as failed:
+        run_like_command_provider(stack.cli, nodes.inputs, "create")
+    assert f"cannot inspect the registry container {REGISTRY}" in str(failed.value)
+    assert "make up starts a new one" in str(failed.value)

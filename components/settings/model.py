@@ -120,6 +120,12 @@ class KindClusterSettings:
     registry_port: int = 5001
 
     @property
+    def registry_host(self) -> str:
+        """How nodes and pods name the stack's registry: every node maps it to
+        the registry container (components/registry/connect.sh)."""
+        return f"localhost:{self.registry_port}"
+
+    @property
     def feature_gate_map(self) -> dict[str, bool]:
         return dict(self.feature_gates)
 

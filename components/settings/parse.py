@@ -1109,9 +1109,7 @@ def parse_settings(
         explain=_explain_reference(pod_image_allowed),
     )
     runtime = cluster.runtime if isinstance(cluster, KindClusterSettings) else None
-    registry = (
-        f"localhost:{cluster.registry_port}" if isinstance(cluster, KindClusterSettings) else cluster.registry
-    )
+    registry = cluster.registry_host if isinstance(cluster, KindClusterSettings) else cluster.registry
     volumes = _volumes(reader, runtime, _Sources(registry, project_dir, cache_dir))
     pod = PodSettings(
         name=pod_name,
