@@ -729,6 +729,8 @@ def test_registry_run_inspect_start_and_rm(cli: FakeCli) -> None:
     assert not answers(port)
     gone = cli.run("docker inspect --format '{{.Id}}' reg")
     assert (gone.returncode, gone.stderr) == (1, "Error: No such object: reg\n")
+    typed = cli.run("docker inspect --type container --format '{{.Id}}' reg")
+    assert (typed.returncode, typed.stderr) == (1, "Error response from daemon: No such container: reg\n")
     # docker/cli rm.go: with --force a missing container is reported, not an error
     missing = cli.run("docker rm -f -v reg")
     assert (missing.returncode, missing.stdout) == (0, "")

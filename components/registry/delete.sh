@@ -25,7 +25,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if ! theirs=$("$engine" inspect --type container --format "{{index .Config.Labels \"$label\"}}" "$name" 2>"$work/error"); then
-  if grep -q 'No such object' "$work/error"; then
+  # docker inspect --type container prints the daemon's NotFound as it is,
+  # "Error response from daemon: No such container: NAME" (docker/cli
+  # cli/command/inspect/inspector.go; moby errdefs); without --type,
+  # "Error: No such object: NAME".
+  if grep -Eqi 'No such (container|object)' "$work/error"; then
     echo "imagevolume: registry container $name is already gone" >&2
     exit 0
   fi

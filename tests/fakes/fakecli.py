@@ -451,6 +451,11 @@ def docker_inspect(argv: list[str]) -> None:
     if not fmt:
         print(json.dumps(documents, indent=4))
     if missing:
+        if kind == "container":
+            # With --type the daemon's NotFound is printed as it is (docker/cli
+            # cli/command/inspect/inspector.go; moby daemon/errors.go), seen
+            # from client 28.2.2 against dockerd 20.10 (tests/real).
+            fail("\n".join(f"Error response from daemon: No such container: {name}" for name in missing))
         # docker/cli cli/command/system/inspect.go: "Error: No such object: %s"
         fail("\n".join(f"Error: No such object: {name}" for name in missing))
 

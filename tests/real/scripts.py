@@ -1,0 +1,33 @@
+"""Run one of the project's .sh files as pulumi-command runs it: /bin/sh -c with
+the script's text, its settings in the environment."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from real.docker_engine import DockerEngine
+
+PROJECT = Path(__file__).resolve().parent.parent.parent
+
+
+def run_script(
+    relative: str,
+    engine: DockerEngine,
+    environment: Mapping[str, str],
+    *,
+    prefix: Sequence[str] = (),
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`relative` (e.g. components/registry/run.sh) with `environment` added to
+    one whose docker talks to `engine`; `prefix` runs it as another user."""
+    text = (PROJECT / relative).read_text()
+    return subprocess.run(
+        [*prefix, "/bin/sh", "-c", text, Path(relative).name],
+        env={**engine.environment(), **environment},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
