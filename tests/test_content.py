@@ -588,9 +588,16 @@ def test_cli_push_refuses_a_target_that_is_no_host(
     assert "is not HOST" in capsys.readouterr().err
 
 
-def test_push_to_nothing_fails_clearly(tmp_path: Path) -> None:
+def test_push_to_nothing_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loopback registry is given STARTING_SECONDS to listen (a container just started).
+    monkeypatch.setattr("components.content.push.STARTING_SECONDS", 0.5)
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    with pytest.raises(ContentError, match="no registry answers"):
+    started = time.monotonic()
+    with pytest.raises(
+        ContentError,
+        match=rf"no registry answers at 127\.0\.0\.1:{port}: connection refused \(tried for 0\.5 s\)",
+    ):
         push(make_tree(tmp_path / "t"), f"127.0.0.1:{port}/r")
+    assert time.monotonic() - started >= 0.5

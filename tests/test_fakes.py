@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -697,6 +698,16 @@ def answers(port: int) -> bool:
         return False
 
 
+def comes_up(port: int, seconds: float = 10) -> bool:
+    """docker run -d and start return before the registry listens (as the real ones do)."""
+    deadline = time.monotonic() + seconds
+    while not answers(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_registry_run_inspect_start_and_rm(cli: FakeCli) -> None:
     require_docker_registry()
     port = free_port()
@@ -705,7 +716,7 @@ def test_registry_run_inspect_start_and_rm(cli: FakeCli) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}\n", started.stdout)
     # not pulled yet: docker run pulls it first, its progress on stderr
     assert started.stderr.startswith(f"Unable to find image '{REGISTRY_IMAGE}' locally\n")
-    assert answers(port)
+    assert comes_up(port)
     inspected = cli.run(
         "docker inspect --format "
         '\'{{index .Config.Labels "io.imagevolume.owner"}} {{.Id}} {{.State.Running}} '
@@ -723,7 +734,7 @@ def test_registry_run_inspect_start_and_rm(cli: FakeCli) -> None:
     cli.stop_container("reg")
     assert not answers(port)
     assert cli.run("docker inspect --format '{{.State.Running}}' reg").stdout == "false\n"
-    assert cli.run("docker start reg").stdout == "reg\n" and answers(port)
+    assert cli.run("docker start reg").stdout == "reg\n" and comes_up(port)
     removed = cli.run("docker rm -f -v reg")
     assert (removed.returncode, removed.stdout, removed.stderr) == (0, "reg\n", "")
     assert not answers(port)
@@ -757,7 +768,7 @@ def test_registry_port_held_by_another_container_leaves_it_created(cli: FakeCli)
     )
     assert cli.run("docker inspect --format '{{.State.Status}}' second").stdout == "created\n"
     cli.stop_container("first")  # its port is free again: a start of the second works
-    assert cli.run("docker start second").stdout == "second\n" and answers(port)
+    assert cli.run("docker start second").stdout == "second\n" and comes_up(port)
 
 
 def test_registry_port_held_by_a_listening_socket(cli: FakeCli) -> None:

@@ -105,3 +105,20 @@ def test_an_adopted_cluster_runs_no_preflight(cli: FakeCli) -> None:
     assert code == 0, stderr
     assert len([c for c in cli.calls("docker") if c[:1] == ["pull"]]) == pulls
     assert json.dumps(stderr).count("using it") == 1
+
+
+def test_a_node_image_already_present_is_not_pulled_again(cli: FakeCli) -> None:
+    """As kind does (pullIfNotPresent): a pull asks the registry even for a present
+    image, and fails offline or for a locally built one (tests/real: D3)."""
+    assert cli.run(f"docker pull {CRIO_IMAGE}").returncode == 0
+    cli.extra_env["FAKE_MISSING_IMAGES"] = CRIO_IMAGE  # a pull now fails, as offline
+    code, _, stderr = create(cli, *cluster(nodeImage=CRIO_IMAGE))
+    assert code == 0, stderr
+    pulls = [c for c in cli.calls("docker") if c[0] == "pull"]
+    assert len(pulls) == 1  # the test's own
+
+
+def test_a_missing_node_image_is_pulled(cli: FakeCli) -> None:
+    code, _, stderr = create(cli, *cluster(nodeImage=CRIO_IMAGE))
+    assert code == 0, stderr
+    assert ["pull", CRIO_IMAGE] in cli.calls("docker")

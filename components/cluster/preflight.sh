@@ -59,7 +59,13 @@ if [ "$engine" != docker ]; then
   notice "notice: the node image's platform and the host's inotify limits are checked with docker only; $engine runs the image as it is"
   exit 0
 fi
-"$engine" pull "$image" >&2 || fail "cannot pull node image $image (the error is above)"
+# Only a missing image is pulled, as kind does (kind pkg/cluster/internal/
+# providers/docker/images.go pullIfNotPresent: docker inspect --type=image):
+# a pull always asks the registry, even for an image present by tag or digest,
+# so offline or with a locally built node image it would fail.
+if ! "$engine" inspect --type=image "$image" >/dev/null 2>&1; then
+  "$engine" pull "$image" >&2 || fail "cannot pull node image $image (the error is above)"
+fi
 image_arch=$("$engine" image inspect --format '{{.Architecture}}' "$image")
 host_arch=$("$engine" info --format '{{.Architecture}}')
 case "$host_arch" in

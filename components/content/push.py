@@ -39,6 +39,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,12 @@ from components.content.target import Target, is_loopback, parse_target
 
 CHUNK_SIZE = 16 << 20
 PING_TIMEOUT = 30  # seconds, for GET /v2/ (oras' own requests have no timeout)
+# How long a loopback registry may take to listen. `docker run -d` returns when
+# the container's process starts; its published port (docker-proxy) accepts
+# connections and resets them until the registry listens (seen on dockerd 20.10,
+# tests/real/test_push_pull.py), and after a daemon restart the container is
+# still starting: the stack's own registry, pushed to right after run.sh.
+STARTING_SECONDS = 20.0
 HELPER_TIMEOUT = 60  # seconds, for `docker-credential-<helper> get` (it may ask for a passphrase)
 _BACKENDS = {"basic": "basic", "bearer": "token"}  # challenge scheme -> oras auth backend
 
@@ -278,10 +285,35 @@ def _not_authorized(target: Target, credentials: Credentials | None) -> ContentE
     )
 
 
+def _first_contact(url: str, target: Target) -> requests.Response:
+    """``GET /v2/``; for a loopback registry, refused and reset connections are
+    tried again for STARTING_SECONDS (a registry elsewhere fails at once)."""
+    deadline = time.monotonic() + (STARTING_SECONDS if is_loopback(target.host) else 0.0)
+    while True:
+        try:
+            return requests.get(url, timeout=PING_TIMEOUT, allow_redirects=False)
+        except requests.exceptions.SSLError:
+            raise
+        except requests.exceptions.ConnectionError as error:
+            if time.monotonic() >= deadline:
+                if is_loopback(target.host):
+                    raise _StillNotListeningError(error, STARTING_SECONDS) from error
+                raise
+            time.sleep(0.25)
+
+
+class _StillNotListeningError(requests.exceptions.ConnectionError):
+    """A loopback registry that did not listen within ``waited`` seconds."""
+
+    def __init__(self, error: requests.exceptions.ConnectionError, waited: float) -> None:
+        super().__init__(*error.args, request=error.request, response=error.response)
+        self.waited = waited
+
+
 def _connect(target: Target) -> tuple[_Client, Credentials | None]:
     """Ask ``GET /v2/`` which authentication the registry wants; a client set up for it."""
     url = f"{target.scheme}://{target.hostport}/v2/"
-    response = requests.get(url, timeout=PING_TIMEOUT, allow_redirects=False)
+    response = _first_contact(url, target)
     if response.status_code == 200:
         return _Client(target, "token"), None
     if response.status_code != 401:
@@ -374,10 +406,11 @@ def _connection_message(error: requests.exceptions.ConnectionError, target: Targ
     if any(isinstance(cause, (urllib3.exceptions.NameResolutionError, socket.gaierror)) for cause in causes):
         host = urlsplit(f"//{where}").hostname or where
         return f"cannot resolve the host name {host}: check the registry's name ({where}) and DNS"
+    waited = f" (tried for {error.waited:g} s)" if isinstance(error, _StillNotListeningError) else ""
     if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
-        return f"no registry answers at {where}: connection refused"
+        return f"no registry answers at {where}: connection refused{waited}"
     deepest = next((cause for cause in reversed(causes) if isinstance(cause, OSError)), error)
-    return f"no registry answers at {where}: {deepest}"
+    return f"no registry answers at {where}: {deepest}{waited}"
 
 
 @contextlib.contextmanager

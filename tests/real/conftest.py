@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-
 from real import images
-from real.docker_engine import DEFAULT_SOCKET, DockerEngine, Dockerd, answers
+from real.docker_engine import DEFAULT_SOCKET, Dockerd, DockerEngine, answers
 from real.prerequisites import require, require_tool
 
 REAL_MARKERS = ("real_docker", "real_engine", "real_cluster")
@@ -75,14 +74,16 @@ def docker(docker_engine: DockerEngine, request: pytest.FixtureRequest) -> Itera
                 sys.stderr.write(f"--- docker logs {made.ref[:12]}\n{logs.stdout}{logs.stderr}\n")
         if docker_engine.own is not None and docker_engine.own.log.exists():
             sys.stderr.write(f"--- {docker_engine.own.log}\n{docker_engine.own.log.read_text()[-4000:]}\n")
-    made = docker_engine.made[before:]
+    theirs = docker_engine.made[before:]
     docker_engine.made = docker_engine.made[:before]
-    leftover = DockerEngine(docker_engine.host, None, docker_engine.run_id, made)
+    leftover = DockerEngine(docker_engine.host, None, docker_engine.run_id, theirs)
     leftover.remove_made()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report

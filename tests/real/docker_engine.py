@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 WRAPPER = HERE / "runc-wrapper"
 # On every object the real tiers make; `make clean-real` removes by it.
 LABEL = "io.imagevolume.test"
-PID_FILES = Path(os.environ.get("IMAGEVOLUME_REAL_STATE", "/tmp/imagevolume-real"))  # noqa: S108
+PID_FILES = Path(os.environ.get("IMAGEVOLUME_REAL_STATE", "/tmp/imagevolume-real"))
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 START_SECONDS = 60.0
 STOP_SECONDS = 60.0
@@ -190,6 +190,25 @@ class DockerEngine:
             raise AssertionError(f"docker {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
         return result
 
+    def run_bytes(self, *args: str) -> bytes:
+        return self.run_bytes_in(*args, data=None)
+
+    def run_bytes_in(self, *args: str, data: bytes | None) -> bytes:
+        """`docker ARGS` with `data` on stdin; its stdout."""
+        result = subprocess.run(
+            ["docker", *args],
+            env=self.environment(),
+            input=data,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"docker {' '.join(args)} exited {result.returncode}:\n{result.stderr.decode()}"
+            )
+        return result.stdout
+
     def out(self, *args: str) -> str:
         return self.run(*args).stdout.strip()
 
@@ -204,13 +223,15 @@ class DockerEngine:
     def exists(self, kind: str, ref: str) -> bool:
         return self.run(kind, "inspect", ref, check=False).returncode == 0
 
-    def remove_made(self, kinds: Sequence[str] = ("container", "network", "volume")) -> None:
+    def remove_made(self, kinds: Sequence[str] = ("container", "network", "volume", "image")) -> None:
         for kind in kinds:
             for made in reversed(self.made):
                 if made.kind != kind:
                     continue
                 if kind == "container":
                     self.run("rm", "-f", "-v", made.ref, check=False)
+                elif kind == "image":
+                    self.run("image", "rm", "-f", made.ref, check=False)
                 else:
                     self.run(kind, "rm", made.ref, check=False)
         self.made = [made for made in self.made if made.kind not in kinds]

@@ -6,15 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from urllib.parse import urljoin
 
 import pytest
-
+import requests
 from real.docker_engine import DockerEngine
-from real.prerequisites import require
+from real.prerequisites import require, require_tool
 from real.scripts import run_script
 
 pytestmark = pytest.mark.real_docker
@@ -31,7 +31,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def environment(docker: DockerEngine, image: str, owner: str, port: int, what: str = "registry") -> dict[str, str]:
+def environment(
+    docker: DockerEngine, image: str, owner: str, port: int, what: str = "registry"
+) -> dict[str, str]:
     return {
         "IMAGEVOLUME_REGISTRY_NAME": docker.name(what),
         "IMAGEVOLUME_REGISTRY_PORT": str(port),
@@ -46,9 +48,8 @@ def wait_for_v2(port: int, seconds: float = 30) -> int:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
-                return int(response.status)
-        except (OSError, urllib.error.URLError):
+            return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=2).status_code
+        except requests.exceptions.ConnectionError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -70,7 +71,9 @@ def started(docker: DockerEngine, registry_image: str) -> Iterator[tuple[dict[st
     yield env, container_id
 
 
-def test_run_starts_the_registry_on_its_loopback_port(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_run_starts_the_registry_on_its_loopback_port(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
     document = inspect(docker, container_id)
     assert document["Name"] == "/" + env["IMAGEVOLUME_REGISTRY_NAME"]
@@ -83,14 +86,18 @@ def test_run_starts_the_registry_on_its_loopback_port(docker: DockerEngine, star
     assert wait_for_v2(int(env["IMAGEVOLUME_REGISTRY_PORT"])) == 200
 
 
-def test_a_second_run_adopts_the_same_container(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_a_second_run_adopts_the_same_container(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
     again = run_script(RUN, docker, env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == container_id
 
 
-def test_a_stopped_registry_of_ours_is_started_again(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_a_stopped_registry_of_ours_is_started_again(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
     docker.run("stop", "-t", "1", container_id)
     again = run_script(RUN, docker, env)
@@ -106,14 +113,19 @@ def test_a_container_of_that_name_made_by_another_stack_is_refused_and_left(
     theirs = {**env, "IMAGEVOLUME_OWNER": "id=theirs\n", "IMAGEVOLUME_REGISTRY_PORT": str(free_port())}
     refused = run_script(RUN, docker, theirs)
     assert refused.returncode == 1
-    assert f"a container named {env['IMAGEVOLUME_REGISTRY_NAME']} exists and this stack did not make it" in refused.stderr
+    assert (
+        f"a container named {env['IMAGEVOLUME_REGISTRY_NAME']} exists and this stack did not make it"
+        in refused.stderr
+    )
     assert "its io.imagevolume.owner label is 'ours'" in refused.stderr
     assert inspect(docker, container_id)["State"]["Running"] is True
 
 
-def assert_port_taken(docker: DockerEngine, result: object, env: dict[str, str]) -> None:
-    assert getattr(result, "returncode") == 1
-    stderr = getattr(result, "stderr")
+def assert_port_taken(
+    docker: DockerEngine, result: subprocess.CompletedProcess[str], env: dict[str, str]
+) -> None:
+    assert result.returncode == 1
+    stderr = result.stderr
     port = env["IMAGEVOLUME_REGISTRY_PORT"]
     assert f"imagevolume:registryPort {port} is taken on 127.0.0.1" in stderr
     assert "pulumi config set imagevolume:registryPort <port>" in stderr
@@ -121,7 +133,9 @@ def assert_port_taken(docker: DockerEngine, result: object, env: dict[str, str])
     assert not docker.exists("container", env["IMAGEVOLUME_REGISTRY_NAME"])
 
 
-def test_a_port_published_by_another_container_is_named(docker: DockerEngine, busybox_image: str, registry_image: str) -> None:
+def test_a_port_published_by_another_container_is_named(
+    docker: DockerEngine, busybox_image: str, registry_image: str
+) -> None:
     port = free_port()
     docker.container("-p", f"127.0.0.1:{port}:80", "--init", busybox_image, "sleep", "600")
     env = environment(docker, registry_image, "ours", port)
@@ -150,33 +164,33 @@ def test_the_daemon_restarted_brings_the_registry_back_with_its_data(
     docker.own.restart()
     assert inspect(docker, container_id)["State"]["Running"] is True
     wait_for_v2(port)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{location}", timeout=5) as response:
-        assert response.read() == blob
+    assert requests.get(f"http://127.0.0.1:{port}{location}", timeout=5).content == blob
 
 
 def upload_blob(port: int, blob: bytes) -> str:
-    """A monolithic blob upload (distribution spec: POST then PUT ?digest=); the blob's path."""
+    """A monolithic blob upload (distribution spec: POST, then PUT ?digest=); the blob's path."""
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-    start = urllib.request.Request(f"http://127.0.0.1:{port}/v2/kept/blobs/uploads/", method="POST")
-    with urllib.request.urlopen(start, timeout=5) as response:
-        upload = response.headers["Location"]
-    separator = "&" if "?" in upload else "?"
-    url = upload if upload.startswith("http") else f"http://127.0.0.1:{port}{upload}"
-    # Not urllib's default form type: the registry would read the body as a form.
-    put = urllib.request.Request(
-        f"{url}{separator}digest={digest}",
+    started = requests.post(f"http://127.0.0.1:{port}/v2/kept/blobs/uploads/", timeout=5)
+    assert started.status_code == 202, started.text
+    upload = urljoin(f"http://127.0.0.1:{port}/", started.headers["Location"])
+    put = requests.put(
+        upload,
+        params={"digest": digest},
         data=blob,
-        method="PUT",
         headers={"Content-Type": "application/octet-stream"},
+        timeout=5,
     )
-    with urllib.request.urlopen(put, timeout=5) as response:
-        assert response.status == 201
+    assert put.status_code == 201, put.text
     return f"/v2/kept/blobs/{digest}"
 
 
-def test_delete_removes_the_container_and_its_store(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_delete_removes_the_container_and_its_store(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
-    volumes = [mount["Name"] for mount in inspect(docker, container_id)["Mounts"] if mount["Type"] == "volume"]
+    volumes = [
+        mount["Name"] for mount in inspect(docker, container_id)["Mounts"] if mount["Type"] == "volume"
+    ]
     assert len(volumes) == 1, "the registry image declares VOLUME /var/lib/registry"
     result = run_script(DELETE, docker, env)
     assert result.returncode == 0, result.stderr
@@ -184,7 +198,9 @@ def test_delete_removes_the_container_and_its_store(docker: DockerEngine, starte
     assert not docker.exists("volume", volumes[0])
 
 
-def test_delete_when_the_container_is_already_gone(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_delete_when_the_container_is_already_gone(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
     docker.run("rm", "-f", "-v", container_id)
     result = run_script(DELETE, docker, env)
@@ -192,7 +208,9 @@ def test_delete_when_the_container_is_already_gone(docker: DockerEngine, started
     assert f"registry container {env['IMAGEVOLUME_REGISTRY_NAME']} is already gone" in result.stderr
 
 
-def test_delete_leaves_another_stacks_registry(docker: DockerEngine, started: tuple[dict[str, str], str]) -> None:
+def test_delete_leaves_another_stacks_registry(
+    docker: DockerEngine, started: tuple[dict[str, str], str]
+) -> None:
     env, container_id = started
     result = run_script(DELETE, docker, {**env, "IMAGEVOLUME_OWNER": "id=theirs\n"})
     assert result.returncode == 0, result.stderr
@@ -203,7 +221,10 @@ def test_delete_leaves_another_stacks_registry(docker: DockerEngine, started: tu
 def test_delete_with_the_daemon_unreachable_fails_and_says_so(
     docker: DockerEngine, registry_image: str, tmp_path: object
 ) -> None:
-    env = {**environment(docker, registry_image, "ours", free_port()), "DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    env = {
+        **environment(docker, registry_image, "ours", free_port()),
+        "DOCKER_HOST": f"unix://{tmp_path}/none.sock",
+    }
     result = run_script(DELETE, docker, env)
     assert result.returncode == 1
     assert "Cannot connect to the Docker daemon" in result.stderr
@@ -221,8 +242,6 @@ def kind_network(docker: DockerEngine) -> Iterator[str]:
 def test_connect_joins_the_kind_network_and_writes_every_nodes_hosts_toml(
     docker: DockerEngine, started: tuple[dict[str, str], str], busybox_image: str, kind_network: str
 ) -> None:
-    from real.prerequisites import require_tool
-
     require_tool("kind", "make real-tools builds it; put its folder on PATH")
     env, container_id = started
     cluster = docker.name("cluster")
@@ -232,12 +251,23 @@ def test_connect_joins_the_kind_network_and_writes_every_nodes_hosts_toml(
     for role in ("control-plane", "worker"):
         nodes.append(
             docker.container(
-                "--name", f"{cluster}-{role}", "--label", f"io.x-k8s.kind.cluster={cluster}",
-                "--label", f"io.x-k8s.kind.role={role}", "--network", kind_network, "--init",
-                busybox_image, "sleep", "600",
+                "--name",
+                f"{cluster}-{role}",
+                "--label",
+                f"io.x-k8s.kind.cluster={cluster}",
+                "--label",
+                f"io.x-k8s.kind.role={role}",
+                "--network",
+                kind_network,
+                "--init",
+                busybox_image,
+                "sleep",
+                "600",
             )
         )
-    result = run_script(CONNECT, docker, {**env, "IMAGEVOLUME_CLUSTER_NAME": cluster, "IMAGEVOLUME_RUNTIME": "containerd"})
+    result = run_script(
+        CONNECT, docker, {**env, "IMAGEVOLUME_CLUSTER_NAME": cluster, "IMAGEVOLUME_RUNTIME": "containerd"}
+    )
     assert result.returncode == 0, result.stderr
     assert kind_network in inspect(docker, container_id)["NetworkSettings"]["Networks"]
     port = env["IMAGEVOLUME_REGISTRY_PORT"]
@@ -245,7 +275,17 @@ def test_connect_joins_the_kind_network_and_writes_every_nodes_hosts_toml(
         written = docker.out("exec", node, "cat", f"/etc/containerd/certs.d/localhost:{port}/hosts.toml")
         assert written == f'[host."http://{env["IMAGEVOLUME_REGISTRY_NAME"]}:5000"]'
         # The name resolves from the node on the kind network (Docker's embedded DNS).
-        answer = docker.run("exec", node, "wget", "-q", "-O-", f"http://{env['IMAGEVOLUME_REGISTRY_NAME']}:5000/v2/", check=False)
+        answer = docker.run(
+            "exec",
+            node,
+            "wget",
+            "-q",
+            "-O-",
+            f"http://{env['IMAGEVOLUME_REGISTRY_NAME']}:5000/v2/",
+            check=False,
+        )
         assert answer.returncode == 0, answer.stderr
-    again = run_script(CONNECT, docker, {**env, "IMAGEVOLUME_CLUSTER_NAME": cluster, "IMAGEVOLUME_RUNTIME": "containerd"})
+    again = run_script(
+        CONNECT, docker, {**env, "IMAGEVOLUME_CLUSTER_NAME": cluster, "IMAGEVOLUME_RUNTIME": "containerd"}
+    )
     assert again.returncode == 0, again.stderr
