@@ -54,6 +54,8 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEn
         yield engine
     finally:
         engine.remove_made()
+        left = {kind: engine.labelled(kind) for kind in ("container", "network", "volume")}
+        assert not any(left.values()), f"the real tier left objects labelled {engine.label}: {left}"
         if own is not None:
             own.stop()
             if os.environ.get("IMAGEVOLUME_KEEP_REAL") != "1":
@@ -89,13 +91,14 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(scope="session")
+# Per test (a no-op when the image is there): make clean-real may remove them.
+@pytest.fixture
 def registry_image(docker_engine: DockerEngine) -> str:
     require_tool("docker-registry", DEBIAN)
     return images.build(docker_engine, images.REGISTRY)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def busybox_image(docker_engine: DockerEngine) -> str:
     require_tool("busybox", DEBIAN)
     return images.build(docker_engine, images.BUSYBOX)

@@ -29,6 +29,7 @@ WRAPPER = HERE / "runc-wrapper"
 LABEL = "io.imagevolume.test"
 PID_FILES = Path(os.environ.get("IMAGEVOLUME_REAL_STATE", "/tmp/imagevolume-real"))
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
+IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 START_SECONDS = 60.0
 STOP_SECONDS = 60.0
 
@@ -54,7 +55,8 @@ class Dockerd:
 
     base: Path
     process: subprocess.Popen[bytes] | None = None
-    made_bridge: bool = False
+    # Whether dockerd's default bridge is this daemon's to remove at the end.
+    made_bridge: bool = field(default_factory=lambda: not Path("/sys/class/net/docker0").exists())
 
     @property
     def socket(self) -> Path:
@@ -83,8 +85,13 @@ class Dockerd:
         self.base.mkdir(parents=True, exist_ok=True)
         config = self.base / "daemon.json"
         config.write_text(json.dumps(self.config(), indent=2))
-        if self.process is None:
-            self.made_bridge = not Path("/sys/class/net/docker0").exists()
+        before = self.base / "iptables.before"
+        if self.made_bridge and not before.exists():
+            # dockerd adds chains and sets FORWARD's policy and ip_forward: put back at the end.
+            saved = subprocess.run(["iptables-save"], capture_output=True, check=False)
+            if saved.returncode == 0:
+                before.write_bytes(saved.stdout)
+                (self.base / "ip_forward.before").write_text(IP_FORWARD.read_text())
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [
@@ -134,6 +141,10 @@ class Dockerd:
         """After stop: the bridge it made, and its folders."""
         if self.made_bridge and Path("/sys/class/net/docker0").exists():
             subprocess.run(["ip", "link", "delete", "docker0"], check=False, capture_output=True)
+        before = self.base / "iptables.before"
+        if before.exists():
+            subprocess.run(["iptables-restore"], input=before.read_bytes(), check=False, capture_output=True)
+            IP_FORWARD.write_text((self.base / "ip_forward.before").read_text())
         subprocess.run(["rm", "-rf", str(self.base)], check=False)
 
 
