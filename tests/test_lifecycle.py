@@ -232,6 +232,7 @@ def test_readme_has_a_lifecycle_row_for_every_kind_mode_key() -> None:
         "featureGates",
         "clusterReadyTimeout",
         "registryPort",
+        "registryImage",
         "podName",
         "namespace",
         "podImage",

@@ -8,6 +8,7 @@ import os
 import runpy
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -28,7 +29,7 @@ from harness import (
 )
 
 from components.settings import SettingsError
-from components.versions import KIND_DEFAULT_NODE_IMAGE
+from components.versions import KIND_DEFAULT_NODE_IMAGE, REGISTRY_IMAGE
 
 COMMAND = "command:local:Command"
 MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
@@ -263,6 +264,30 @@ def test_a_second_evaluation_declares_identical_inputs(tmp_path: Path) -> None:
     assert len([c for c in cli.calls("kind") if c[:2] == ["create", "cluster"]]) == 1
     assert first.comparable_inputs() == second.comparable_inputs()
     assert first.outputs == second.outputs
+
+
+def test_the_registry_image_setting_runs_the_registry_and_replaces_it_when_changed(cli: FakeCli) -> None:
+    """imagevolume:registryImage reaches run.sh and the container's triggers (a
+    new image is a new container: the engine replaces a Command whose triggers
+    change); unset, the pinned registry:3."""
+    source = [{"name": "data", "source": "examples/content", "mountPath": "/data"}]
+    config = {**stack_file_config("dev"), "volumes": json.dumps(source), "checks": '[["ls", "/data"]]'}
+
+    def container(**more: str) -> dict[str, Any]:
+        run = run_program({**config, **more}, cli=cli, preview=True)
+        return next(r for r in run.of_type(COMMAND) if r.name == "registry-container").inputs
+
+    pinned = container()
+    mirror = "127.0.0.1:5000/registry@sha256:" + "0" * 64
+    mirrored = container(registryImage=mirror)
+    assert pinned["environment"]["IMAGEVOLUME_REGISTRY_IMAGE"] == REGISTRY_IMAGE
+    assert mirrored["environment"]["IMAGEVOLUME_REGISTRY_IMAGE"] == mirror
+    assert REGISTRY_IMAGE in pinned["triggers"]
+    assert mirror in mirrored["triggers"] and REGISTRY_IMAGE not in mirrored["triggers"]
+    assert [t for t in mirrored["triggers"] if t != mirror] == [
+        t for t in pinned["triggers"] if t != REGISTRY_IMAGE
+    ]
+    assert cli.calls() == []  # a preview runs nothing
 
 
 def test_containerd_stack_mounts_and_checks_two_volumes(cli: FakeCli) -> None:

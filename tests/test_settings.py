@@ -19,6 +19,7 @@ from components.settings import default_checks, default_cluster_name, parse_sett
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
 from components.settings.parse import default_registry_port
 from components.settings.problems import SettingsError, show_key
+from components.versions import REGISTRY_IMAGE
 
 ARTIFACT = "quay.io/crio/artifact:v1"
 
@@ -41,6 +42,7 @@ def test_defaults_are_the_walkthrough() -> None:
         feature_gates=(("ImageVolume", True),),
         ready_timeout_seconds=300,
         registry_port=default_registry_port("dev"),
+        registry_image=REGISTRY_IMAGE,
     )
     assert str(settings.kubernetes_version) == "1.31.0"
     assert settings.pod.name == "pod" and settings.pod.namespace == "default"
@@ -505,6 +507,23 @@ BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
     ({"registryPort": "five"}, "registryPort", "TCP port"),
     ({"registryPort": "5001", "clusterMode": "existing"}, "registryPort", "applies only when"),
     ({"registry": "registry.example.com"}, "registry", "applies only when"),
+    # registryImage: an OCI image reference (kind mode), as podImage and nodeImage.
+    ({"registryImage": "Registry:3"}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": "registry:3 "}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": ""}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": "registry:"}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": "registry:" + "t" * 129}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": "r/" + "a" * 254}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": "http://127.0.0.1:5000/registry"}, "registryImage", "must be an OCI image reference"),
+    ({"registryImage": f"registry:3@sha256:{'a' * 63}"}, "registryImage", "sha256: and 64"),
+    ({"registryImage": f"registry:3@sha256:{'a' * 65}"}, "registryImage", "sha256: and 64"),
+    ({"registryImage": f"registry:3@sha256:{'A' * 64}"}, "registryImage", "uppercase"),
+    ({"registryImage": "registry:3\x1b"}, "registryImage", "\\u001b"),
+    (
+        {"registryImage": "imagevolume-registry:2.8.2", "clusterMode": "existing"},
+        "registryImage",
+        "applies only when",
+    ),
     (
         {
             "clusterMode": "existing",
@@ -663,6 +682,13 @@ GOOD_CONFIGS: list[dict[str, str]] = [
     {"checks": json.dumps([["cat", "/" + "f" * 4095]])},
     {"checks": json.dumps([["echo", *["w" * 4096] * 15]])},
     {"podName": "p" * 253},
+    {"registryImage": "imagevolume-registry:2.8.2"},
+    {"registryImage": f"127.0.0.1:5000/registry@sha256:{'0' * 64}"},
+    {"registryImage": f"localhost:5000/mirror/registry:3@sha512:{'0a' * 64}"},
+    {"registryImage": "[::1]:5000/registry:3"},
+    {"registryImage": "registry"},
+    {"registryImage": "registry:" + "t" * 128},
+    {"registryImage": "r/" + "a" * 253},
 ]
 
 
@@ -908,6 +934,7 @@ NAME_LIKE = {
     "clusterName": lambda bad: {"clusterName": f"dev{bad}"},
     "nodeImage": lambda bad: {"nodeImage": f"kindest/node:v1.35.0{bad}", "runtime": "containerd"},
     "podImage": lambda bad: {"podImage": f"busybox{bad}"},
+    "registryImage": lambda bad: {"registryImage": f"registry:3{bad}"},
     "podName": lambda bad: {"podName": f"pod{bad}"},
     "namespace": lambda bad: {"namespace": f"default{bad}"},
     "volumes[0].name": lambda bad: {"volumes": volumes(volume(name=f"v{bad}"))},
@@ -1032,3 +1059,74 @@ def test_a_source_beside_the_state_folder_is_fine(tmp_path: Path) -> None:
         first.pod.volumes[0].reference
         == parse_settings(config, "dev", project_dir=project, cache_dir=cache).pod.volumes[0].reference
     )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "imagevolume-registry:2.8.2",
+        f"127.0.0.1:5000/registry@sha256:{'0' * 64}",
+        "registry:" + "t" * 128,  # the longest tag
+        "r/" + "a" * 253,  # the longest name, 255 characters
+    ],
+)
+def test_the_registry_image_is_the_one_given(image: str) -> None:
+    cluster = parse_settings({"registryImage": image}, "dev").cluster
+    assert isinstance(cluster, KindClusterSettings) and cluster.registry_image == image
+
+
+def test_the_registry_image_defaults_to_the_pinned_one() -> None:
+    cluster = parse_settings({}, "dev").cluster
+    assert isinstance(cluster, KindClusterSettings) and cluster.registry_image == REGISTRY_IMAGE
+    assert REGISTRY_IMAGE.startswith("registry:3@sha256:")
+
+
+def test_a_bad_registry_image_names_the_setting_and_the_pinned_default() -> None:
+    assert _problem({"registryImage": "Registry:3"}, "registryImage") == (
+        'imagevolume:registryImage = "Registry:3": must be an OCI image reference such as '
+        f"{REGISTRY_IMAGE} or 127.0.0.1:5000/registry@sha256:<64 lowercase hex digits>: the stack's "
+        "registry container runs it when a volume has a source\n"
+        f"    fix: pulumi config set imagevolume:registryImage {REGISTRY_IMAGE}"
+    )
+
+
+def test_a_registry_image_with_an_uppercase_digest_is_suggested_in_lowercase() -> None:
+    message = _problem({"registryImage": f"127.0.0.1:5000/registry@sha256:{'AB' * 32}"}, "registryImage")
+    assert "this one has uppercase letters" in message
+    assert message.endswith(
+        f"fix: pulumi config set imagevolume:registryImage 127.0.0.1:5000/registry@sha256:{'ab' * 32}"
+    )
+
+
+def test_a_registry_image_in_existing_mode_is_refused_like_the_registry_port(tmp_path: Path) -> None:
+    config = {"clusterMode": "existing", "kubeconfig": write_kubeconfig(tmp_path), "context": "prod"}
+    for key, value in (("registryPort", "5001"), ("registryImage", "imagevolume-registry:2.8.2")):
+        assert _problem({**config, key: value}, key) == (
+            f'imagevolume:{key} = "{value}": applies only when imagevolume:clusterMode is kind (it is '
+            f"existing)\n    fix: pulumi config rm imagevolume:{key}"
+        )
+
+
+def test_a_secret_registry_image_is_refused_like_a_secret_registry_port() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(
+            {"registryPort": "5123", "registryImage": "s3cr3t-registry:2.8.2"},
+            "dev",
+            secret_keys=("registryPort", "registryImage"),
+        )
+    assert [str(p) for p in raised.value.problems] == [
+        "imagevolume:registryPort = [secret]: cannot be a secret: the registry container publishes it, "
+        "which Docker lists in plain text\n"
+        "    fix: pulumi config set imagevolume:registryPort NAME (without --secret)",
+        "imagevolume:registryImage = [secret]: cannot be a secret: the registry container runs it, "
+        "which Docker lists in plain text\n"
+        "    fix: pulumi config set imagevolume:registryImage NAME (without --secret)",
+    ]
+
+
+def test_a_bad_secret_registry_image_is_not_shown_back() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"registryImage": "S3CR3T not an image"}, "dev", secret_keys=("registryImage",))
+    [problem] = raised.value.problems
+    assert "s3cr3t" not in str(raised.value).lower()
+    assert str(problem).startswith("imagevolume:registryImage = [secret]: must be an OCI image reference")

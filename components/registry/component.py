@@ -10,7 +10,6 @@ from pulumi_command import local
 
 from components.settings.model import KindClusterSettings
 from components.shell import beside
-from components.versions import REGISTRY_IMAGE
 
 RUN = beside(__file__, "run.sh")
 DELETE = beside(__file__, "delete.sh")
@@ -29,7 +28,7 @@ def registry_environment(cluster: KindClusterSettings) -> dict[str, str]:
         **cluster.engine.environment(),
         "IMAGEVOLUME_REGISTRY_NAME": registry_name(cluster),
         "IMAGEVOLUME_REGISTRY_PORT": str(cluster.registry_port),
-        "IMAGEVOLUME_REGISTRY_IMAGE": REGISTRY_IMAGE,
+        "IMAGEVOLUME_REGISTRY_IMAGE": cluster.registry_image,
         "IMAGEVOLUME_OWNER_LABEL": OWNER_LABEL,
     }
 
@@ -75,12 +74,12 @@ class LocalRegistry(pulumi.ComponentResource):
                 **environment,
                 "IMAGEVOLUME_OWNER": args.owner,
             },
-            # Another engine is another container: replaced, so the old one is
-            # deleted where it ran (delete.sh runs with the recorded environment).
+            # Another engine or image is another container: replaced, so the old
+            # one is deleted where it ran (delete.sh runs with the recorded environment).
             triggers=[
                 environment["IMAGEVOLUME_REGISTRY_NAME"],
                 cluster.registry_port,
-                REGISTRY_IMAGE,
+                cluster.registry_image,
                 *(f"{key}={value}" for key, value in sorted(cluster.engine.environment().items())),
             ],
             logging=local.Logging.STDERR,

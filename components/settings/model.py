@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from components.content import Content
 from components.settings.grammar import KubernetesVersion
+from components.versions import REGISTRY_IMAGE
 
 # The walkthrough's node image: kind with CRI-O, Kubernetes v1.31.0.
 DEFAULT_NODE_IMAGE = "ghcr.io/carlory/kindnode-crio:v1.31.0"
@@ -118,6 +119,9 @@ class KindClusterSettings:
     # Where the stack's registry container listens on the host (127.0.0.1):
     # started only when a volume has a source.
     registry_port: int = 5001
+    # The image that container runs: the pinned registry:3, or a mirror's or a
+    # locally built one (imagevolume:registryImage).
+    registry_image: str = REGISTRY_IMAGE
 
     @property
     def registry_host(self) -> str:

@@ -68,6 +68,7 @@ from components.settings.problems import (
     set_command,
 )
 from components.settings.rules import check_rules
+from components.versions import REGISTRY_IMAGE
 
 DEFAULT_POD_IMAGE = "registry.k8s.io/e2e-test-images/echoserver:2.3"
 WALKTHROUGH_V1 = f"{WALKTHROUGH_ARTIFACT}:v1"
@@ -101,7 +102,7 @@ CLUSTER_DEFINING_KEYS = (
     "featureGates",
     "clusterReadyTimeout",
 )
-KIND_ONLY_KEYS = (*CLUSTER_DEFINING_KEYS, "registryPort")
+KIND_ONLY_KEYS = (*CLUSTER_DEFINING_KEYS, "registryPort", "registryImage")
 EXISTING_ONLY_KEYS = ("kubeconfig", "context", "registry")
 KNOWN_KEYS = (
     "clusterMode",
@@ -262,6 +263,7 @@ def default_cluster_name(stack: str) -> str:
 SECRET_REFUSED = {
     "clusterName": "it names the kind node containers, which Docker lists in plain text",
     "registryPort": "the registry container publishes it, which Docker lists in plain text",
+    "registryImage": "the registry container runs it, which Docker lists in plain text",
     "registry": "it is part of the pod's image references, which the cluster shows in plain text",
     "podName": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
     "namespace": "it is part of the pod's resource ID (namespace/name), kept in plain text in Pulumi's state",
@@ -510,6 +512,7 @@ def _kind_cluster(reader: _Reader, stack: str, environ: Mapping[str, str]) -> Ki
         ready_timeout_seconds=_timeout(reader, "clusterReadyTimeout"),
         engine=Engine.from_environment(environ),
         registry_port=_registry_port(reader, stack),
+        registry_image=_registry_image(reader),
     )
 
 
@@ -551,6 +554,22 @@ def _registry_port(reader: _Reader, stack: str) -> int:
             "listens on 127.0.0.1:<port> when a volume has a source",
             str(default),
         )
+    )
+
+
+def _registry_image(reader: _Reader) -> str:
+    allowed = (
+        f"must be an OCI image reference such as {REGISTRY_IMAGE} or "
+        "127.0.0.1:5000/registry@sha256:<64 lowercase hex digits>: the stack's registry container "
+        "runs it when a volume has a source"
+    )
+    return reader.string(
+        "registryImage",
+        REGISTRY_IMAGE,
+        _is_image_reference,
+        allowed,
+        REGISTRY_IMAGE,
+        explain=_explain_reference(allowed),
     )
 
 

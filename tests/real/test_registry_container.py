@@ -17,6 +17,10 @@ from real.docker_engine import DockerEngine
 from real.prerequisites import require, require_tool
 from real.scripts import run_script
 
+from components.registry.component import registry_environment
+from components.settings import parse_settings
+from components.settings.model import KindClusterSettings
+
 pytestmark = pytest.mark.real_docker
 
 LABEL = "io.imagevolume.owner"
@@ -289,3 +293,19 @@ def test_connect_joins_the_kind_network_and_writes_every_nodes_hosts_toml(
         CONNECT, docker, {**env, "IMAGEVOLUME_CLUSTER_NAME": cluster, "IMAGEVOLUME_RUNTIME": "containerd"}
     )
     assert again.returncode == 0, again.stderr
+
+
+def test_the_registry_image_setting_reaches_the_container(docker: DockerEngine, registry_image: str) -> None:
+    """imagevolume:registryImage, parsed as a stack setting, is what run.sh runs."""
+    settings = parse_settings(
+        {"registryImage": registry_image, "registryPort": str(free_port()), "clusterName": docker.name("c")},
+        "dev",
+        environ={"DOCKER_HOST": docker.host},
+    )
+    assert isinstance(settings.cluster, KindClusterSettings)
+    env = {**registry_environment(settings.cluster), "IMAGEVOLUME_OWNER": "id=ours\n"}
+    result = run_script(RUN, docker, env)
+    assert result.returncode == 0, result.stderr
+    container_id = docker.track("container", result.stdout.strip())
+    assert inspect(docker, container_id)["Config"]["Image"] == registry_image
+    assert wait_for_v2(settings.cluster.registry_port) == 200
