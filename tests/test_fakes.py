@@ -275,33 +275,13 @@ def test_kind_version(cli: FakeCli) -> None:
     assert cli.run("kind version", env={"FAKE_KIND_VERSION": "v9.9.9"}).returncode == 2
 
 
-def test_docker_pull_prints_dockers_progress_and_the_reference(cli: FakeCli) -> None:
+def test_docker_pull_prints_the_reference(cli: FakeCli) -> None:
     first = cli.run("docker pull busybox")
-    assert first.returncode == 0 and first.stderr == ""
-    lines = first.stdout.splitlines()
-    assert lines[:2] == ["Using default tag: latest", "latest: Pulling from library/busybox"]
-    assert re.fullmatch(r"[0-9a-f]{12}: Pulling fs layer", lines[2])
-    assert [line.split(": ", 1)[1] for line in lines[2:6]] == [
-        "Pulling fs layer",
-        "Verifying Checksum",
-        "Download complete",
-        "Pull complete",
-    ]
-    assert re.fullmatch(r"Digest: sha256:[0-9a-f]{64}", lines[6])
-    assert lines[7:] == [
-        "Status: Downloaded newer image for busybox:latest",
-        "docker.io/library/busybox:latest",
-    ]
-    again = cli.run("docker pull busybox:latest").stdout.splitlines()
-    assert again == [
-        "latest: Pulling from library/busybox",
-        lines[6],
-        "Status: Image is up to date for busybox:latest",
-        "docker.io/library/busybox:latest",
-    ]
-    other = cli.run("docker pull quay.io/crio/artifact:v2").stdout.splitlines()
-    assert other[0] == "v2: Pulling from crio/artifact" and other[-1] == "quay.io/crio/artifact:v2"
-    assert cli.calls("docker")[:2] == [["pull", "busybox"], ["pull", "busybox:latest"]]
+    assert (first.returncode, first.stderr) == (0, "")
+    assert first.stdout == "Using default tag: latest\ndocker.io/library/busybox:latest\n"
+    other = cli.run("docker pull quay.io/crio/artifact:v2").stdout
+    assert other == "quay.io/crio/artifact:v2\n"
+    assert cli.calls("docker")[:2] == [["pull", "busybox"], ["pull", "quay.io/crio/artifact:v2"]]
 
 
 def test_docker_pull_of_a_missing_image_and_without_a_daemon(cli: FakeCli) -> None:
@@ -355,11 +335,8 @@ def test_docker_run_cat_reads_the_hosts_inotify_limits(cli: FakeCli) -> None:
     cat = "docker run --rm --entrypoint cat busybox /proc/sys/fs/inotify/"
     first = cli.run(cat + "max_user_watches")
     assert (first.returncode, first.stdout) == (0, "524288\n")
-    # not pulled yet: docker run pulls it, its progress on stderr
-    assert first.stderr.startswith(
-        "Unable to find image 'busybox:latest' locally\nlatest: Pulling from library/busybox\n"
-    )
-    assert first.stderr.endswith("Status: Downloaded newer image for busybox:latest\n")
+    # not pulled yet: docker run pulls it (container/create.go), saying so on stderr
+    assert first.stderr == "Unable to find image 'busybox:latest' locally\n"
     second = cli.run(cat + "max_user_instances")
     assert (second.returncode, second.stdout, second.stderr) == (0, "512\n", "")
     knobs = {"FAKE_INOTIFY_MAX_USER_WATCHES": "8192", "FAKE_INOTIFY_MAX_USER_INSTANCES": "128"}
@@ -425,7 +402,8 @@ def test_kubectl_unauthorized_and_no_kubeconfig(cli: FakeCli) -> None:
     result = kubectl(cli, "get nodes")
     assert (result.returncode, result.stderr) == (
         1,
-        "error: You must be logged in to the server (Unauthorized)\n",
+        "error: You must be logged in to the server "
+        "(the server has asked for the client to provide credentials)\n",
     )
     bare = cli.run("kubectl get nodes")  # no kubeconfig at all: client-go's localhost:8080
     assert bare.stderr == f"The connection to the server localhost:8080 {REFUSED}\n"

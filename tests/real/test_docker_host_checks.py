@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from real.docker_engine import DockerEngine
 from real.prerequisites import require, require_tool
-from real.scripts import run_script
+from real.run_script import run_script
 from real.test_registry_container import free_port
 
 pytestmark = pytest.mark.real_docker

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from real.docker_engine import LABEL, DockerEngine
 from real.prerequisites import require
-from real.scripts import PROJECT
+from real.run_script import PROJECT
 
 pytestmark = pytest.mark.real_docker
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from real import images
 from real.docker_engine import DockerEngine
-from real.scripts import PROJECT, run_script
+from real.run_script import PROJECT, run_script
 from real.test_registry_container import RUN, environment, free_port
 
 from components.content import describe

@@ -15,7 +15,7 @@ import pytest
 import requests
 from real.docker_engine import DockerEngine
 from real.prerequisites import require, require_tool
-from real.scripts import run_script
+from real.run_script import run_script
 
 from components.registry.component import registry_environment
 from components.settings import parse_settings
