@@ -15,11 +15,13 @@ import stat
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from golden import EXAMPLE_DIGEST, GOLDEN, make
 
 from components.content import ContentError, digest
 from components.content.oci import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE
@@ -206,3 +208,31 @@ def test_refused_folder_pushes_nothing(registry: str, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ContentError, match="empty"):
         push(tmp_path / "empty", f"{registry}/nothing")
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_folder_unpacks_to_its_bytes(registry: str, tmp_path: Path, name: str) -> None:
+    """golden.py's verification: pushed, copied out by skopeo (digests checked),
+    unpacked by umoci, compared byte for byte; the pushed digest is the literal."""
+    root = make(name, tmp_path / "folder")
+    reference = push(root, f"{registry}/golden/{name.replace('_', '-')}")
+    assert reference.rpartition("@")[2] == GOLDEN[name][1]
+    layout = tmp_path / "oci"
+    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{reference}", f"oci:{layout}:g")
+    bundle = tmp_path / "bundle"
+    run("umoci", "raw", "unpack", "--rootless", "--image", f"{layout}:g", str(bundle))
+    unpacked = {name: (kind, content) for name, (kind, _mode, content) in tree_of(bundle).items()}
+    assert unpacked == {name: (kind, content) for name, (kind, _mode, content) in tree_of(root).items()}
+
+
+def test_the_example_unpacks_to_its_bytes(registry: str, tmp_path: Path) -> None:
+    example = PROJECT / "examples" / "content"
+    reference = push(example, f"{registry}/golden/example")
+    assert reference.rpartition("@")[2] == EXAMPLE_DIGEST
+    layout = tmp_path / "oci"
+    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{reference}", f"oci:{layout}:g")
+    bundle = tmp_path / "bundle"
+    run("umoci", "raw", "unpack", "--rootless", "--image", f"{layout}:g", str(bundle))
+    unpacked = {name: (kind, content) for name, (kind, _mode, content) in tree_of(bundle).items()}
+    want = {name: (kind, content) for name, (kind, _mode, content) in tree_of(example).items()}
+    assert unpacked == {unicodedata.normalize("NFC", name): value for name, value in want.items()}
