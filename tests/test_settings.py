@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from components.content import digest as folder_digest
 from components.settings import default_checks, default_cluster_name, parse_settings
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
-from components.settings.parse import default_registry_port
 from components.settings.problems import SettingsError, show_key
+from components.settings.registry import default_registry_port
 from components.versions import REGISTRY_IMAGE
 
 ARTIFACT = "quay.io/crio/artifact:v1"

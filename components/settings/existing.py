@@ -1,0 +1,100 @@
+"""The existing cluster's settings: kubeconfig, context and registry."""
+
+from __future__ import annotations
+
+import os
+
+from components.settings.kubeconfig import (
+    KUBECONFIG_MAX_BYTES,
+    REFERENCED_FILE_MAX_BYTES,
+    KubeconfigError,
+    choose_context,
+    parse_kubeconfig,
+    read_file,
+)
+from components.settings.model import ExistingClusterSettings
+from components.settings.problems import set_command
+from components.settings.reader import Reader
+from components.settings.registry import read_registry
+
+
+def _read_kubeconfig(reader: Reader, path: str, full_path: str) -> str | None:
+    """The kubeconfig's text, or None and a Problem."""
+    fix = set_command("kubeconfig", "~/.kube/config")
+    allowed = "must be the path of a kubeconfig file (UTF-8 YAML, kind: Config)"
+    try:
+        content = read_file(full_path, KUBECONFIG_MAX_BYTES)
+    except FileNotFoundError:
+        reader.problem("kubeconfig", path, f"{allowed}; there is none there", fix)
+        return None
+    except OSError as error:
+        reader.problem("kubeconfig", path, f"{allowed}; this is {error.strerror or error}", fix)
+        return None
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        reader.problem("kubeconfig", path, f"{allowed}; this file is not UTF-8 text (binary?)", fix)
+        return None
+
+
+def read_existing_cluster(reader: Reader) -> ExistingClusterSettings:
+    path = reader.raw.get("kubeconfig")
+    context = reader.raw.get("context")
+    if path is None:
+        reader.problem(
+            "kubeconfig",
+            None,
+            "is required when clusterMode is existing: the path of the cluster's kubeconfig file",
+            set_command("kubeconfig", "~/.kube/config"),
+        )
+        path = ""
+    full_path = os.path.expanduser(path)
+    text = _read_kubeconfig(reader, path, full_path) if path else None
+    if text is not None:
+        try:
+            parse_kubeconfig(text)  # the file's own problems, with or without a context
+        except KubeconfigError as error:
+            reader.problem(
+                "kubeconfig",
+                path,
+                f"must be a kubeconfig file (UTF-8 YAML, kind: Config, with clusters, users and "
+                f"contexts), but {error}",
+                set_command("kubeconfig", "~/.kube/config"),
+            )
+            text = None
+    if context is None or context == "" or "\0" in context:
+        # Explicit, so that switching the file's current-context (kind does it on
+        # every create) never moves the stack to another cluster.
+        reader.problem(
+            "context",
+            context,
+            "is required when clusterMode is existing: the name of a context in the kubeconfig file "
+            "(kubectl config get-contexts lists them)",
+            set_command("context", "my-context"),
+        )
+        context = None
+    registry = read_registry(reader)
+    if text is None or context is None:
+        return ExistingClusterSettings(full_path, context or "", "", "", registry)
+    try:
+        chosen = choose_context(
+            text, context, os.path.dirname(full_path), lambda f: read_file(f, REFERENCED_FILE_MAX_BYTES)
+        )
+    except KubeconfigError as error:
+        if error.key == "context":
+            where = "the kubeconfig file" if reader.is_secret("kubeconfig") else path
+            reader.problem(
+                "context",
+                context,
+                f"cannot be used from {where}: {error}",
+                set_command("context", "my-context"),
+            )
+        else:
+            reader.problem(
+                "kubeconfig",
+                path,
+                f"must be a kubeconfig file whose chosen context can be used, but {error}",
+                set_command("kubeconfig", "~/.kube/config"),
+            )
+        return ExistingClusterSettings(full_path, context, "", "", registry)
+    return ExistingClusterSettings(full_path, context, chosen.text, chosen.cluster_identifier, registry)
