@@ -45,12 +45,12 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# shellcheck: every tracked *.sh (every *.sh outside .venv/.pulumi when this is not a git checkout).
+# shellcheck -x (scripts source components/lib.sh): every tracked *.sh (every *.sh outside .venv/.pulumi when this is not a git checkout).
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	{ git ls-files -z -- '*.sh' 2>/dev/null || find . \( -path ./.venv -o -path ./.pulumi -o -path ./.git \) -prune -o -name '*.sh' -type f -print0; } \
-	  | xargs -0 -r $(BIN)/shellcheck
+	  | xargs -0 -r $(BIN)/shellcheck -x
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "IMAGEVOLUME_"
+# The shared prelude, and the line by which a script sources it (lib.sh).
+LIBRARY = Path(__file__).resolve().parent / "lib.sh"
+SOURCE_LIBRARY = '. "$(dirname -- "$0")/../lib.sh"\n'
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,12 @@ class ShellScript:
         """The Command's create or delete line: run the text, named after its file."""
         return f'exec /bin/sh -c "${self.variable}" {self.path.name}'
 
+    def text(self) -> str:
+        """The script with the library's text in place of the line that sources it."""
+        return self.path.read_text().replace(SOURCE_LIBRARY, LIBRARY.read_text(), 1)
+
     def environment(self) -> dict[str, str]:
-        return {self.variable: self.path.read_text()}
+        return {self.variable: self.text()}
 
 
 def beside(module_file: str, name: str) -> ShellScript:

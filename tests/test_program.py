@@ -29,6 +29,7 @@ from harness import (
 )
 
 from components.settings import SettingsError
+from components.shell import ShellScript
 from components.versions import KIND_DEFAULT_NODE_IMAGE, REGISTRY_IMAGE
 
 COMMAND = "command:local:Command"
@@ -114,7 +115,7 @@ def test_commands_are_short_fixed_lines_and_the_shell_travels_in_the_environment
                 continue
             assert line.startswith('exec /bin/sh -c "$IMAGEVOLUME_') and len(line) < 70, line
             variable = line.split('"$')[1].split('"')[0]
-            shipped = {path.read_text() for path in (ROOT / "components").glob("*/*.sh")}
+            shipped = {ShellScript(path).text() for path in (ROOT / "components").glob("*/*.sh")}
             assert command.inputs["environment"][variable] in shipped, line
 
 

@@ -13,10 +13,8 @@ pod=${IMAGEVOLUME_POD:?}
 container=${IMAGEVOLUME_CONTAINER:?}
 argc=${IMAGEVOLUME_ARGC:?}
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 work=$(mktemp -d) # mode 0700: the kubeconfig stays private
 trap 'rm -rf "$work"' EXIT

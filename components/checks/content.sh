@@ -29,10 +29,8 @@ if [ "${IMAGEVOLUME_MASKED:-no}" = yes ]; then
 fi
 mark='# imagevolume: expected sums'
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 work=$(mktemp -d) # mode 0700: the kubeconfig stays private
 trap 'rm -rf "$work"' EXIT

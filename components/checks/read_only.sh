@@ -18,10 +18,8 @@ container=${IMAGEVOLUME_CONTAINER:?}
 mount_path=${IMAGEVOLUME_MOUNT_PATH:?}
 kernel_path=${IMAGEVOLUME_MOUNT_PATH_KERNEL:?}
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 work=$(mktemp -d) # mode 0700: the kubeconfig stays private
 trap 'rm -rf "$work"' EXIT

@@ -31,10 +31,8 @@ poll=${IMAGEVOLUME_POLL_SECONDS:-2}
 node=$name-control-plane
 mark=imagevolume-cluster
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 command -v kind >/dev/null 2>&1 ||
   fail "kind is not on PATH (it creates the cluster): install it, see https://kind.sigs.k8s.io/docs/user/quick-start/#installation"

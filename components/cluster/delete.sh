@@ -18,10 +18,8 @@ owner_file=${IMAGEVOLUME_OWNER_FILE:?}
 engine=${KIND_EXPERIMENTAL_PROVIDER:?}
 node=$name-control-plane
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 command -v kind >/dev/null 2>&1 ||
   fail "kind is not on PATH, so kind cluster $name cannot be deleted: install it (see https://kind.sigs.k8s.io/docs/user/quick-start/#installation) and run pulumi destroy again"

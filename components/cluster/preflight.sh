@@ -23,11 +23,8 @@ pinned_kind=${IMAGEVOLUME_PINNED_KIND:?}
 pinned_image=${IMAGEVOLUME_PINNED_IMAGE:?}
 engine=${KIND_EXPERIMENTAL_PROVIDER:?}
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
-notice() { printf 'imagevolume: %s\n' "$*" >&2; }
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 # 1 when version $1 is older than $2 (both x.y.z).
 older() {

@@ -22,10 +22,8 @@ pod_image=${IMAGEVOLUME_POD_IMAGE:?}
 subpaths=${IMAGEVOLUME_SUBPATHS:-no}
 masked=${IMAGEVOLUME_MASKED:-no}
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 work=$(mktemp -d) # mode 0700: the kubeconfig stays private
 trap 'rm -rf "$work"' EXIT

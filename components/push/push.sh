@@ -21,10 +21,8 @@ source=${IMAGEVOLUME_SOURCE:?}
 target=${IMAGEVOLUME_TARGET:?}
 digest=${IMAGEVOLUME_DIGEST:?}
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 errors=/dev/stderr
 if [ "${IMAGEVOLUME_MASKED:-no}" = yes ]; then errors=/dev/null; fi

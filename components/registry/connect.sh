@@ -21,10 +21,8 @@ port=${IMAGEVOLUME_REGISTRY_PORT:?}
 engine=${KIND_EXPERIMENTAL_PROVIDER:?}
 host=localhost:$port
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 command -v kind >/dev/null 2>&1 ||
   fail "kind is not on PATH (it lists the cluster's nodes): install it, see https://kind.sigs.k8s.io/docs/user/quick-start/#installation"

@@ -18,10 +18,8 @@ label=${IMAGEVOLUME_OWNER_LABEL:?}
 engine=${KIND_EXPERIMENTAL_PROVIDER:?}
 owner=$(printf '%s\n' "${IMAGEVOLUME_OWNER:?}" | sed -n 's/^id=//p')
 
-fail() {
-  printf 'imagevolume: %s\n' "$*" >&2
-  exit 1
-}
+# shellcheck source=components/lib.sh
+. "$(dirname -- "$0")/../lib.sh"
 
 command -v "$engine" >/dev/null 2>&1 ||
   fail "$engine is not on PATH: the stack's registry runs as a $engine container; install $engine"

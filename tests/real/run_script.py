@@ -9,6 +9,8 @@ from pathlib import Path
 
 from real.docker_engine import DockerEngine
 
+from components.shell import ShellScript
+
 PROJECT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -22,7 +24,7 @@ def run_script(
 ) -> subprocess.CompletedProcess[str]:
     """`relative` (e.g. components/registry/run.sh) with `environment` added to
     one whose docker talks to `engine`; `prefix` runs it as another user."""
-    text = (PROJECT / relative).read_text()
+    text = ShellScript(PROJECT / relative).text()
     return subprocess.run(
         [*prefix, "/bin/sh", "-c", text, Path(relative).name],
         env={**engine.environment(), **environment},
