@@ -29,6 +29,7 @@ from harness import FakeCli
 from real.prerequisites import require
 
 from components.settings.kubeconfig import KubeconfigError, choose_context, parse_kubeconfig
+from components.shell import ShellScript
 from components.versions import KUBECTL
 
 pytestmark = pytest.mark.real_docker
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.real_docker
 # The venv's kubectl, never another on PATH (/usr/bin/kubectl may be a gcloud dispatcher).
 VENV_KUBECTL = Path(sys.executable).parent / "kubectl"
 PROJECT = Path(__file__).resolve().parent.parent.parent
-READY = PROJECT / "components" / "pod" / "ready.sh"
+READY = ShellScript(PROJECT / "components" / "pod" / "ready.sh")
 REFUSED = "The connection to the server {host} was refused - did you specify the right host or port?"
 # kube-apiserver's answer to a request it cannot authenticate (apiserver
 # pkg/endpoints/filters/authentication.go: apierrors.NewUnauthorized("Unauthorized")).
@@ -271,7 +272,7 @@ def ready_sh(kubectl: Kubectl, config: str) -> subprocess.CompletedProcess[str]:
         "IMAGEVOLUME_POD_IMAGE": "busybox",
     }
     return subprocess.run(
-        ["/bin/sh", "-c", READY.read_text(), "ready.sh"],
+        ["/bin/sh", "-c", READY.text(), "ready.sh"],
         input=config,
         capture_output=True,
         text=True,
