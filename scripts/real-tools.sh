@@ -1,38 +1,117 @@
 #!/usr/bin/env bash
 # make real-tools: the Go programs the real-part tiers run, built from the Go
-# module proxy at pinned versions (go install verifies each module against the
-# checksum database and its own go.sum) into a cache outside the tree, keyed by
-# module and version; a second run builds nothing. Each binary's version and
-# sha256 are recorded in $cache/tools.sha256; $cache/bin holds the current ones
-# (put it first on PATH, as make test-real does).
+# module proxy at pinned versions into a cache outside the tree, keyed by module
+# and version; a second run builds nothing. Every module is verified against
+# the checksum database and a go.sum: kind's own (go install), or the go.sum of
+# the wrapper module in tools/ (see tools/README.md) for the programs whose
+# go.mod has replace directives or whose main package needs generated files.
+# Each binary's name, version and sha256 are recorded in $cache/tools.sha256;
+# $cache/bin holds the current ones (put it first on PATH, as make test-real
+# does).
 #
+# Usage: real-tools.sh [NAME...]: the named programs (kind, pulumi,
+# pulumi-resource-kubernetes), all three when none is named.
 # Environment: IMAGEVOLUME_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/imagevolume).
 set -euo pipefail
 
+known=(kind pulumi pulumi-resource-kubernetes)
+wanted=("$@")
+((${#wanted[@]})) || wanted=("${known[@]}")
+for name in "${wanted[@]}"; do
+  [[ " ${known[*]} " == *" $name "* ]] || {
+    echo "real-tools: unknown program '$name': the programs are ${known[*]}" >&2
+    exit 2
+  }
+done
+# wants NAME: whether NAME was asked for.
+wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+wrappers=$root/tools
 cache=${IMAGEVOLUME_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagevolume}
-# name  module (package)  version
-tools=(
-  "kind sigs.k8s.io/kind v0.32.0"
-)
 
 command -v go >/dev/null 2>&1 || {
   echo "real-tools: go is not on PATH: install Go 1.26 (https://go.dev/doc/install)" >&2
   exit 1
 }
-mkdir -p "$cache/bin" "$cache/builds"
+mkdir -p "$cache/bin" "$cache/builds" "$cache/tmp"
 export GOMODCACHE=$cache/go/mod GOCACHE=$cache/go/build GOFLAGS=-trimpath
-for line in "${tools[@]}"; do
-  read -r name package version <<<"$line"
-  folder=$cache/builds/${package//\//_}@$version
+
+# The version a wrapper's go.mod requires of a module (the single place it is pinned).
+required() { # wrapper module
+  local version
+  version=$(awk -v m="$2" '($1 == m || ($1 == "require" && $2 == m)) { print ($1 == m ? $2 : $3); exit }' "$wrappers/$1/go.mod")
+  [[ -n $version ]] || { echo "real-tools: tools/$1/go.mod requires no $2" >&2; exit 1; }
+  echo "$version"
+}
+
+sums=()
+# build NAME VERSION FOLDER FUNCTION: unless FOLDER/NAME exists, FUNCTION OUT
+# builds it into OUT (FOLDER.partial, renamed when done); then NAME's sha256 is
+# recorded and $cache/bin/NAME points at it. Extra files FUNCTION leaves in OUT
+# (shims shipped beside a binary) are linked into $cache/bin too.
+build() {
+  local name=$1 version=$2 folder=$3 function=$4 started file
   if [[ ! -x $folder/$name ]]; then
-    echo "real-tools: building $name ($package@$version) into $folder" >&2
+    echo "real-tools: building $name $version into $folder" >&2
     started=$SECONDS
     rm -rf "$folder.partial"
-    GOBIN=$folder.partial go install -ldflags='-s -w' "$package@$version"
+    mkdir -p "$folder.partial"
+    "$function" "$folder.partial"
+    (cd "$folder.partial" && sha256sum -- "$name" >"$name.sha256")
     mv "$folder.partial" "$folder"
-    echo "real-tools: $name built in $((SECONDS - started)) s" >&2
+    echo "real-tools: built $name $version in $((SECONDS - started)) s" >&2
   fi
-  ln -sfn "$folder/$name" "$cache/bin/$name"
-done
-(cd "$cache/bin" && sha256sum -- * >"$cache/tools.sha256.partial" && mv "$cache/tools.sha256.partial" "$cache/tools.sha256")
-echo "real-tools: $cache/bin ($(wc -l <"$cache/tools.sha256") tools, sha256 in $cache/tools.sha256)" >&2
+  [[ -f $folder/$name.sha256 ]] || (cd "$folder" && sha256sum -- "$name" >"$name.sha256")
+  sums+=("$name $version $(cut -d' ' -f1 "$folder/$name.sha256")")
+  for file in "$folder"/*; do
+    [[ $file == *.sha256 ]] || ln -sfn "$file" "$cache/bin/${file##*/}"
+  done
+}
+
+# kind: a plain go install (its go.mod has no replace directives).
+kind_version=v0.32.0
+kind_build() { GOBIN=$1 go install -ldflags='-s -w' "sigs.k8s.io/kind@$kind_version"; }
+wants kind && build kind "$kind_version" "$cache/builds/sigs.k8s.io_kind@$kind_version" kind_build
+
+# pulumi: pkg/v3's go.mod replaces sdk/v3 with ../sdk, so go install refuses it;
+# tools/pulumi requires pkg/v3 and sdk/v3 at one version and repeats pkg's other
+# replace lines. Release builds set the version string with -X and CGO_ENABLED=0.
+pulumi_version=$(required pulumi github.com/pulumi/pulumi/pkg/v3)
+pulumi_build() {
+  (cd "$wrappers/pulumi" && CGO_ENABLED=0 go build -mod=readonly -o "$1/pulumi" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+wants pulumi && build pulumi "$pulumi_version" "$cache/builds/github.com_pulumi_pulumi_pkg_v3_cmd_pulumi@$pulumi_version" pulumi_build
+
+# pulumi-resource-kubernetes: the provider module is served only by
+# pseudo-version (tools/pulumi-resource-kubernetes/go.mod names the release
+# tag it is). Its main package embeds schema-embed.json and
+# terraform-mapping-embed.json, which the module lacks: as the repository's
+# Makefile does (VERSION=... go generate, then go build with the version set by
+# -X), run the package's own generate.go on the schema.json and
+# terraform-mapping.json it ships, in a copy of the package placed in the
+# wrapper module, then build that copy.
+kubernetes_release=v4.25.0
+kubernetes_module=github.com/pulumi/pulumi-kubernetes/provider/v4
+kubernetes_pseudo=$(required pulumi-resource-kubernetes "$kubernetes_module")
+kubernetes_build() {
+  local work source
+  work=$(mktemp -d "$cache/tmp/kubernetes.XXXXXX")
+  cp "$wrappers/pulumi-resource-kubernetes/go.mod" "$wrappers/pulumi-resource-kubernetes/go.sum" "$work/"
+  source=$(cd "$work" && go mod download -json "$kubernetes_module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d $source/cmd/pulumi-resource-kubernetes ]] || { echo "real-tools: $kubernetes_module@$kubernetes_pseudo: no cmd/pulumi-resource-kubernetes" >&2; exit 1; }
+  cp -R "$source/cmd/pulumi-resource-kubernetes" "$work/main"
+  chmod -R u+w "$work/main"
+  (cd "$work/main" && VERSION=${kubernetes_release#v} go run -mod=readonly generate.go)
+  (cd "$work" && CGO_ENABLED=0 go build -mod=readonly -o "$1/pulumi-resource-kubernetes" \
+    -ldflags "-s -w -X $kubernetes_module/pkg/version.Version=${kubernetes_release#v}" ./main)
+  rm -rf "$work"
+}
+wants pulumi-resource-kubernetes && build pulumi-resource-kubernetes "$kubernetes_release" \
+  "$cache/builds/${kubernetes_module//\//_}_cmd_pulumi-resource-kubernetes@$kubernetes_pseudo" kubernetes_build
+
+printf '%s\n' "${sums[@]}" >"$cache/tools.sha256.partial"
+mv "$cache/tools.sha256.partial" "$cache/tools.sha256"
+echo "real-tools: $cache/bin (${#sums[@]} tools; name, version and sha256 in $cache/tools.sha256)" >&2

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fakes.world import docker_endpoint
 from harness import ROOT, FakeCli, FakeWorldHooks, stack_file_config
+from integration.test_make_targets import HEALING_URNS, NAMESPACE_URN
 from lifecycle import Deployment, Engine
-from test_make_targets import HEALING_URNS, NAMESPACE_URN
 
 from components.pod import pod_spec
 from components.settings import load_settings

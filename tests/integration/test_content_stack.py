@@ -25,9 +25,9 @@ from harness import (
     run_program,
     stack_file_config,
 )
+from integration.test_lifecycle import Stack, summary
+from integration.test_make_targets import HEALING_URNS
 from lifecycle import Deployment
-from test_lifecycle import Stack, summary
-from test_make_targets import HEALING_URNS
 
 from components.checks.component import expected_sums
 from components.content import describe

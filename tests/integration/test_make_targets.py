@@ -18,7 +18,7 @@ from components.versions import REGISTRY_IMAGE
 SCRIPT = ROOT / "scripts" / "pulumi-stack.sh"
 MINIMAL_KIND_CONFIG = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n"
 # What healing replaces: the cluster command and the objects the engine
-# believes are in it. tests/test_lifecycle.py runs these URNs through the
+# believes are in it. tests/integration/test_lifecycle.py runs these URNs through the
 # engine model.
 HEALING_URNS = [
     "urn:pulumi:dev::imagevolume::imagevolume:index:KindCluster$command:local:Command::cluster-kind",

@@ -5,7 +5,7 @@ cluster) never adopt or delete each other's cluster."""
 from __future__ import annotations
 
 from harness import FakeCli
-from test_lifecycle import Stack
+from integration.test_lifecycle import Stack
 
 from components.cluster.owner import OWNER_FILE
 
