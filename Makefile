@@ -20,10 +20,10 @@ REAL_MARKERS := real_docker
 space := $(subst ,, )
 REAL_SELECTION := $(subst $(space), or ,$(strip $(REAL_MARKERS)))
 ALL_REAL := real_docker or real_engine or real_cluster
-# The Go programs those tiers run (make real-tools builds them before make
-# test-real): none for real_docker; kind, pulumi and pulumi-resource-kubernetes
-# join with the tiers that run them.
-REAL_TOOLS :=
+# The Go programs those tiers run (make test-real builds them first): kind for
+# real_docker (the preflight and connect.sh call it); pulumi and
+# pulumi-resource-kubernetes join with the tier that runs them.
+REAL_TOOLS := kind
 # make real-tools builds the real tiers' Go programs here (scripts/real-tools.sh).
 IMAGEVOLUME_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/imagevolume
 export IMAGEVOLUME_CACHE

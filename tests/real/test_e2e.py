@@ -1,8 +1,10 @@
 """End to end: `pulumi up` the dev settings on a real kind cluster, read the
 proof from the stack outputs, check a second run changes nothing, destroy.
 
-Runs only where Docker (with a reachable daemon), kind, kubectl and the pulumi
-CLI are present and IMAGEVOLUME_E2E=1; takes several minutes (CRI-O nodes
+Marked real_cluster (not in make test-real until a kind cluster runs on a
+fresh clone): `pytest -p no:xdist -m real_cluster tests/real/test_e2e.py -s`.
+Needs Docker (with a reachable daemon), kind, kubectl and the pulumi CLI;
+a missing one fails under CI=true and skips elsewhere. Takes several minutes (CRI-O nodes
 start with an empty image store). State lives in a temporary file backend; the
 stack gets a throwaway name, so its cluster (imagevolume-<stack>) never meets
 one of yours.
@@ -25,6 +27,7 @@ import pytest
 import yaml
 from harness import ROOT
 from pulumi import automation as auto
+from real.prerequisites import require
 
 PROGRAMS = ("docker", "kind", "kubectl", "pulumi")
 # The pinned tools of `make tools`, first, as the make targets use them.
@@ -43,13 +46,16 @@ def missing_prerequisites() -> list[str]:
         )
         if info.returncode != 0:
             missing.append("a reachable docker daemon (docker info fails)")
-    if os.environ.get("IMAGEVOLUME_E2E") != "1":
-        missing.append("IMAGEVOLUME_E2E=1 (the opt-in: it creates a kind cluster for minutes)")
     return missing
 
 
-MISSING = missing_prerequisites()
-needs_e2e = pytest.mark.skipif(bool(MISSING), reason="end-to-end test needs " + ", ".join(MISSING))
+pytestmark = pytest.mark.real_cluster
+
+
+@pytest.fixture
+def e2e_tools() -> None:
+    missing = missing_prerequisites()
+    require(not missing, "the end-to-end test needs " + ", ".join(missing))
 
 
 def copy_stack_config(source: Path, target: Path) -> None:
@@ -112,7 +118,7 @@ def test_copy_stack_config_keeps_only_the_config_block(tmp_path: Path) -> None:
     ]
 
 
-@needs_e2e
+@pytest.mark.usefixtures("e2e_tools")
 def test_up_proves_the_image_volume_then_destroy_removes_the_cluster(tmp_path: Path) -> None:
     stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
     cluster_name = f"imagevolume-{stack_name}"
@@ -170,7 +176,7 @@ def docker_container_exists(name: str) -> bool:
     return found.returncode == 0
 
 
-@needs_e2e
+@pytest.mark.usefixtures("e2e_tools")
 def test_a_folder_is_mounted_proven_changed_and_cleaned_up(tmp_path: Path) -> None:
     """The content stack: examples/content pushed to the stack's registry,
     mounted on containerd, every file's sha256 proven in the pod; a changed
