@@ -84,6 +84,22 @@ def run_invoke(cli: FakeCli, token: str, args: Mapping[str, Any]) -> dict[str, A
     return {**reveal(dict(args)), "stdout": stdout, "stderr": stderr}
 
 
+def logged_by_invoke(result: Mapping[str, Any]) -> list[str]:
+    """What the engine prints of a `command:local:run`: its stdout and stderr,
+    unless `logging` leaves them out (pulumi-command v1.2.1
+    provider/pkg/provider/local/runController.go runs it with input.Logging;
+    logging.go: unset logs both)."""
+    logging = result.get("logging")
+    streams = {
+        None: ("stdout", "stderr"),
+        "stdoutAndStderr": ("stdout", "stderr"),
+        "stdout": ("stdout",),
+        "stderr": ("stderr",),
+        "none": (),
+    }[logging]
+    return [line for stream in streams for line in str(result.get(stream) or "").splitlines()]
+
+
 @dataclass
 class Registration:
     type: str
@@ -151,6 +167,7 @@ class ProgramMocks(pulumi.runtime.Mocks):
         self.cli = cli
         self.preview = preview
         self.minted_uids: set[str] = set()
+        self.console: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = reveal(dict(args.inputs))
@@ -188,7 +205,9 @@ class ProgramMocks(pulumi.runtime.Mocks):
         # An invoke runs in preview and update alike (pulumi-command local.run).
         if self.cli is None:
             return {}, []
-        return run_invoke(self.cli, args.token, dict(args.args)), []
+        result = run_invoke(self.cli, args.token, dict(args.args))
+        self.console.extend(logged_by_invoke(result))
+        return result, []
 
 
 @dataclass
@@ -198,6 +217,8 @@ class ProgramRun:
     secret_outputs: set[str] = field(default_factory=set)
     known_outputs: set[str] = field(default_factory=set)
     minted_uids: set[str] = field(default_factory=set)
+    # What the engine would print of the program's invokes (logged_by_invoke).
+    console: list[str] = field(default_factory=list)
 
     def comparable_inputs(self) -> dict[str, Any]:
         """Every resource's inputs by URN, secrets revealed, with the pod uids
@@ -271,7 +292,9 @@ def run_program(
         {f"imagevolume:{k}": v for k, v in config.items()},
         [f"imagevolume:{k}" for k in secret_keys],
     )
-    run = ProgramRun(registrations=monitor.registrations, outputs={}, minted_uids=mocks.minted_uids)
+    run = ProgramRun(
+        registrations=monitor.registrations, outputs={}, minted_uids=mocks.minted_uids, console=mocks.console
+    )
     unknown: set[str] = set()
     evaluate_program(lambda: deploy(load_settings()), run.outputs, run.secret_outputs, unknown)
     run.known_outputs = set(run.outputs) - unknown

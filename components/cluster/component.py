@@ -135,6 +135,9 @@ class KindCluster(pulumi.ComponentResource):
                 **identity.engine.environment(),
                 "IMAGEVOLUME_CLUSTER_NAME": settings.name,
             },
+            # Its answer is for the program: logged, it is a bare line in the
+            # console (local.run logs both streams by default).
+            logging=local.Logging.NONE,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[command]),
         ).stdout
         self.command_urn = command.urn
