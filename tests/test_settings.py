@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -1130,3 +1131,17 @@ def test_a_bad_secret_registry_image_is_not_shown_back() -> None:
     [problem] = raised.value.problems
     assert "s3cr3t" not in str(raised.value).lower()
     assert str(problem).startswith("imagevolume:registryImage = [secret]: must be an OCI image reference")
+
+
+@pytest.mark.parametrize("path", ["~/.kube/config", "/nonexistent/kubeconfig"])
+def test_a_missing_kubeconfig_file_is_not_fixed_by_setting_it_again(
+    path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen through the real engine: the fix for a missing ~/.kube/config was
+    `pulumi config set imagevolume:kubeconfig '~/.kube/config'`, the value
+    already set."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    problem = _problem({"clusterMode": "existing", "kubeconfig": path, "context": "prod"}, "kubeconfig")
+    fix = problem.split("fix: ", 1)[1]
+    assert shlex.split(fix)[-1] != path
+    assert fix == "pulumi config set imagevolume:kubeconfig /path/to/your/kubeconfig"

@@ -19,8 +19,9 @@ from components.settings.registry import read_registry
 
 
 def _read_kubeconfig(reader: Reader, path: str, full_path: str) -> str | None:
-    """The kubeconfig's text, or None and a Problem."""
-    fix = set_command("kubeconfig", "~/.kube/config")
+    """The kubeconfig's text, or None and a Problem. The fix names no real
+    path: the one set is the one that failed, ~/.kube/config included."""
+    fix = set_command("kubeconfig", "/path/to/your/kubeconfig")
     allowed = "must be the path of a kubeconfig file (UTF-8 YAML, kind: Config)"
     try:
         content = read_file(full_path, KUBECONFIG_MAX_BYTES)
