@@ -112,6 +112,11 @@ kubernetes_build() {
 wants pulumi-resource-kubernetes && build pulumi-resource-kubernetes "$kubernetes_release" \
   "$cache/builds/${kubernetes_module//\//_}_cmd_pulumi-resource-kubernetes@$kubernetes_pseudo" kubernetes_build
 
-printf '%s\n' "${sums[@]}" >"$cache/tools.sha256.partial"
+# Keep the lines of the programs not asked for this time.
+{
+  [[ -f $cache/tools.sha256 ]] && for line in "${sums[@]}"; do printf '%s\n' "${line%% *}"; done \
+    | awk 'NR == FNR { asked[$1] = 1; next } !($1 in asked)' - "$cache/tools.sha256"
+  printf '%s\n' "${sums[@]}"
+} | sort >"$cache/tools.sha256.partial"
 mv "$cache/tools.sha256.partial" "$cache/tools.sha256"
 echo "real-tools: $cache/bin (${#sums[@]} tools; name, version and sha256 in $cache/tools.sha256)" >&2
