@@ -28,7 +28,7 @@ REAL_TOOLS := kind
 IMAGEVOLUME_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/imagevolume
 export IMAGEVOLUME_CACHE
 
-.PHONY: test lint typecheck unit test-integration test-real real-tools clean-real ci tools up preview destroy outputs kubeconfig bench clean
+.PHONY: test lint typecheck unit test-integration test-real real-tools clean-real ci mutate tools up preview destroy outputs kubeconfig bench clean
 
 # `python3 -m venv` needs the venv module and ensurepip, which Debian and
 # Ubuntu ship apart (python3-venv). A venv that failed half-way is removed.
@@ -43,6 +43,10 @@ $(BIN)/python:
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.mutate-installed: requirements-mutate.txt requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
 	touch $@
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
@@ -85,6 +89,11 @@ clean-real:
 
 ci: test test-integration test-real
 
+# Mutation testing, time-boxed (about 30 minutes; MUTATE_ARGS="--python-minutes 5"
+# shortens it); not part of make ci. Survivors and the kill rate per module.
+mutate: $(VENV)/.mutate-installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/mutate.py $(MUTATE_ARGS)
+
 # Runs with the system python: the tools may be needed before .venv exists.
 tools:
 	$(PYTHON) scripts/tools.py install
@@ -96,4 +105,4 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

@@ -45,3 +45,18 @@ def test_fail_prints_the_projects_prefix_and_exits_1() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (1, "", "imagevolume: it broke\n")
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in SCRIPTS if p.name != "present.sh"], ids=lambda path: f"{path.parent.name}/{path.name}"
+)
+def test_a_script_stops_at_its_first_failure_and_unset_variable(path: Path) -> None:
+    """`set -eu` before anything runs (present.sh only informs and never fails).
+    No test of a script's behaviour notices its loss: the failures it stops on
+    are the ones the tests do not stage (make mutate found it)."""
+    commands = [
+        line
+        for line in path.read_text().splitlines()[1:]
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert commands[0] == "set -eu"
