@@ -1145,3 +1145,32 @@ def test_a_missing_kubeconfig_file_is_not_fixed_by_setting_it_again(
     fix = problem.split("fix: ", 1)[1]
     assert shlex.split(fix)[-1] != path
     assert fix == "pulumi config set imagevolume:kubeconfig /path/to/your/kubeconfig"
+
+
+def test_the_volumes_output_names_each_field_as_the_stack_file_does() -> None:
+    """What `pulumi stack output volumes` shows, key by key (make mutate: the
+    keys and the subPath condition were checked nowhere in the fast tier)."""
+    config = {
+        "runtime": "containerd",
+        "nodeImage": "kindest/node:v1.36.1",
+        "volumes": volumes(
+            volume(name="v", reference="quay.io/crio/artifact:v2", mountPath="/volume"),
+            volume(name="w", reference="quay.io/crio/artifact:v2", mountPath="/w", subPath="dir"),
+        ),
+    }
+    settings = parse_settings(config, "dev")
+    assert [v.as_output() for v in settings.pod.volumes] == [
+        {
+            "name": "v",
+            "reference": "quay.io/crio/artifact:v2",
+            "pullPolicy": "IfNotPresent",
+            "mountPath": "/volume",
+        },
+        {
+            "name": "w",
+            "reference": "quay.io/crio/artifact:v2",
+            "pullPolicy": "IfNotPresent",
+            "mountPath": "/w",
+            "subPath": "dir",
+        },
+    ]
