@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from components.content import digest as folder_digest
 from components.settings import default_checks, default_cluster_name, parse_settings
+from components.settings.kubeconfig import KubeconfigError, choose_context, parse_kubeconfig, read_file
 from components.settings.model import Check, ExistingClusterSettings, ImageVolume, KindClusterSettings
 from components.settings.problems import SettingsError, show_key
 from components.settings.registry import default_registry_port
@@ -1174,3 +1175,49 @@ def test_the_volumes_output_names_each_field_as_the_stack_file_does() -> None:
             "subPath": "dir",
         },
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n- b\n", "it is a YAML list, not a map"),
+        ("just words\n", "it is a YAML scalar, not a map"),
+        ("apiVersion: v1\nkind: Config\nclusters: [\n", "it is not YAML (line 4)"),
+        ("kind: Config\nclusters: {a: 1}\n", "its clusters is a YAML map, not a list"),
+        ("kind: Config\nusers: [x]\n", "its users[0] is a YAML scalar, not a map"),
+    ],
+)
+def test_a_malformed_kubeconfig_is_named_by_what_it_is(text: str, message: str) -> None:
+    """The messages word for word, the line counted from 1 (make mutate: the
+    wording and the line arithmetic were free to change)."""
+    with pytest.raises(KubeconfigError) as raised:
+        parse_kubeconfig(text)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("path", "strerror"),
+    [
+        ("/dev/null", "not a regular file (a device, pipe or socket)"),
+        ("/tmp", "a folder, not a file"),
+        ("a\0b", "not a path: it has a NUL character"),
+    ],
+)
+def test_a_kubeconfig_path_that_is_no_file_says_what_it_is(path: str, strerror: str) -> None:
+    with pytest.raises(OSError) as raised:
+        read_file(path, 1024)
+    assert raised.value.strerror == strerror
+
+
+def test_the_chosen_context_keeps_its_server(tmp_path: Path) -> None:
+    """The server is half of the existing cluster's identity."""
+    text = (
+        "apiVersion: v1\nkind: Config\n"
+        "clusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: prod, context: {cluster: c, user: u}}]\n"
+    )
+    chosen = choose_context(text, "prod", str(tmp_path), lambda path: b"")
+    assert chosen.server == "https://10.0.0.1:6443"
+    expected = hashlib.sha256(b"prod\nhttps://10.0.0.1:6443").hexdigest()[:16]
+    assert chosen.cluster_identifier == f"existing-{expected}"
