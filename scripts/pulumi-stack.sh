@@ -1,26 +1,12 @@
 #!/usr/bin/env bash
-# make up | preview | destroy | outputs: the Pulumi workflow for one stack
-# ($STACK, default dev) on a local state backend in .pulumi/, with no Pulumi
-# Cloud login.
-#
-# Stack config: the tracked Pulumi.<stack>.yaml holds the settings (config:)
-# and Pulumi never writes to it here. Creating a stack with the passphrase
-# secrets provider writes `encryptionsalt:` into the stack's config file, and
-# up/preview/destroy write one whenever that file has none (pulumi
-# pkg/secrets/passphrase/manager.go NewPromptingPassphraseSecretsManager, saved
-# by pkg/cmd/pulumi/stack/secrets.go and io.go SaveProjectStack). That salt
-# belongs to this checkout's state and passphrase: committed, it breaks every
-# other checkout (`incorrect passphrase`). So Pulumi works on a per-checkout
-# copy in .pulumi/config/ (ignored by git): the salt line(s) kept from the last
-# run plus the tracked file as it is now, rebuilt before every run and passed
-# with --config-file (up, preview, destroy; SaveProjectStack writes to it too).
-# `stack init` has no --config-file, so it runs with --cwd in .pulumi/config/,
-# next to a copy of Pulumi.yaml, and writes the salt there. (Pulumi.yaml's
-# stackConfigDir would move the tracked files too, and
-# PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER still saves the salt back into the
-# tracked file.)
+# make up | preview | refresh | destroy | outputs | kubeconfig: plain `pulumi`
+# commands for one stack ($STACK, default dev), on the backend and passphrase
+# the user's own `pulumi` uses in the same shell. The stack's settings, salt
+# and secure: values live where Pulumi keeps them, Pulumi.<stack>.yaml (why:
+# docs/stack-config.md). up, refresh and destroy show the preview and ask on a
+# terminal; without one they go ahead only with YES=1.
 set -euo pipefail
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|kubeconfig}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|refresh|destroy|outputs|kubeconfig}
 stack=${STACK:-dev}
 cd "$(dirname "$0")/.."
 
@@ -29,23 +15,38 @@ die() {
   exit 1
 }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
+hint() { if [ "$stack" = dev ]; then echo "make $1"; else echo "make $1 STACK=$stack"; fi; }
 
 case "$action" in
-  up | preview | destroy | outputs | kubeconfig) ;;
-  *) die "unknown action $action (up, preview, destroy, outputs, kubeconfig)" ;;
+  up | preview | refresh | destroy | outputs | kubeconfig) ;;
+  *) die "unknown action $action (up, preview, refresh, destroy, outputs, kubeconfig)" ;;
 esac
 
-need pulumi "install the Pulumi CLI, see https://www.pulumi.com/docs/install/"
+# Confirmation as Pulumi does it: without --yes it shows the preview and asks
+# on a terminal, and refuses without one (pkg/cmd/pulumi/operations/up.go).
+confirm=()
+case "${YES:-}" in
+  1) confirm=(--yes) ;;
+  "") case "${PULUMI_SKIP_CONFIRMATIONS:-}" in 1 | true | TRUE | True) confirm=(--yes) ;; esac ;;
+  *) die "YES=${YES}: set YES=1 to go ahead without being asked, or leave YES unset to confirm on the terminal" ;;
+esac
+if [ "$action" = up ] || [ "$action" = refresh ] || [ "$action" = destroy ]; then
+  if [ ${#confirm[@]} -eq 0 ] && { [ ! -t 0 ] || [ ! -t 1 ]; }; then
+    die "pulumi $action asks for confirmation and there is no terminal to ask on: run it in a terminal, or set YES=1 to go ahead without being asked ($(hint "$action") YES=1)"
+  fi
+fi
+
+need pulumi "install the Pulumi CLI (make tools), see https://www.pulumi.com/docs/install/"
 # Pulumi takes an exported PULUMI_CONFIG_PASSPHRASE as the passphrase even when
 # it is empty, and then never reads PULUMI_CONFIG_PASSPHRASE_FILE (pulumi
 # pkg/secrets/passphrase/manager.go readPassphrase: os.LookupEnv).
 if [ -n "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "$PULUMI_CONFIG_PASSPHRASE" ]; then
-  die "PULUMI_CONFIG_PASSPHRASE is set but empty, and Pulumi would take the empty string as the passphrase: unset PULUMI_CONFIG_PASSPHRASE (a passphrase is then generated into .pulumi/passphrase), or give it a value"
+  die "PULUMI_CONFIG_PASSPHRASE is set but empty, and Pulumi would take the empty string as the passphrase: unset PULUMI_CONFIG_PASSPHRASE (Pulumi then asks for the passphrase, or reads PULUMI_CONFIG_PASSPHRASE_FILE), or give it a value"
 fi
 
 tracked=Pulumi.$stack.yaml
 mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "$tracked" 2>/dev/null | tr -d "\"'" || true)
-# preview and outputs run no command; up and destroy drive kubectl, and kind
+# preview, refresh and outputs run no command; up and destroy drive kubectl, and kind
 # unless the stack uses an existing cluster.
 if [ "$action" = up ] || [ "$action" = destroy ]; then
   need kubectl "install it, see https://kubernetes.io/docs/tasks/tools/"
@@ -65,40 +66,55 @@ if [ "$action" = up ] || [ "$action" = destroy ]; then
   fi
 fi
 
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi}"
-mkdir -p .pulumi
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  # One passphrase per checkout, generated once, readable by its owner only.
-  passphrase_file=.pulumi/passphrase
-  if [ ! -s "$passphrase_file" ]; then
-    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$passphrase_file")
+# The user's backend: whatever `pulumi login` (or PULUMI_BACKEND_URL) chose.
+if ! whoami=$(pulumi whoami --verbose --non-interactive 2>&1); then
+  printf '%s\n' "$whoami" >&2
+  die "pulumi has no backend to keep the state in (pulumi whoami fails, its error is above): log in to one, e.g. pulumi login --local (state in ~/.pulumi), and run $(hint "$action") again"
+fi
+backend_url=$(printf '%s\n' "$whoami" | sed -n 's/^Backend URL: //p')
+
+# State from before this change, in this checkout's .pulumi/ (a file backend
+# keeps stacks in <url>/.pulumi/stacks/<project>/<stack>.json, .json.gz or
+# .json.zst: pulumi pkg/backend/diy/store.go), is never silently abandoned: a stack
+# there and not in the current backend stops here with the commands that move it.
+old_backend="file://$PWD/.pulumi"
+if [ "$backend_url" != "$old_backend" ] && [ "$backend_url" != "$old_backend/" ] &&
+  compgen -G ".pulumi/.pulumi/stacks/imagevolume/$stack.json*" >/dev/null &&
+  ! pulumi stack output --stack "$stack" --json --non-interactive >/dev/null 2>&1; then
+  # The line that keeps using it: with the old passphrase file, when make
+  # generated one (an exported PULUMI_CONFIG_PASSPHRASE would win over it).
+  printf -v keep 'export PULUMI_BACKEND_URL=%q' "$old_backend"
+  if [ -f .pulumi/passphrase ]; then
+    printf -v keep '%s PULUMI_CONFIG_PASSPHRASE_FILE=%q; unset PULUMI_CONFIG_PASSPHRASE' "$keep" "$PWD/.pulumi/passphrase"
   fi
-  export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/$passphrase_file"
+  printf -v stack_word '%q' "$stack"
+  die "stack $stack has state in this checkout's .pulumi/ (the backend make used before) and none in your backend ($backend_url). Move it there:
+  python3 scripts/move_state.py $stack_word
+(pulumi stack export --show-secrets there, pulumi stack init and pulumi stack import here, with the new stack's secrets provider; the old state stays), or keep using it there: $keep"
 fi
 
-# Does the stack exist? `pulumi stack select S` fails with "no stack named 'S'
-# found" when it does not (pulumi pkg/cmd/pulumi/stack/stack_select.go); any
-# other failure is shown as it is.
-if select_error=$(pulumi stack select "$stack" --non-interactive 2>&1 >/dev/null); then
+# Does the stack exist? `pulumi stack output` fails with "no stack named 'S'
+# found" when it does not (pulumi pkg/backend/backenderr); any other failure
+# is shown as it is. Unlike `stack select`, it leaves the selected stack alone.
+if select_error=$(pulumi stack output --stack "$stack" --json --non-interactive 2>&1 >/dev/null); then
   exists=true
 elif [[ $select_error == *"no stack named"* ]]; then
   exists=false
 else
   printf '%s\n' "$select_error" >&2
-  die "pulumi stack select $stack failed (its error is above)"
+  die "pulumi stack output --stack $stack failed (its error is above)"
 fi
 
 if [ "$action" = outputs ] || [ "$action" = kubeconfig ]; then
   if [ "$exists" = false ]; then
-    hint="make"
-    [ "$stack" = dev ] || hint="STACK=$stack make"
-    die "there is no stack $stack yet: run $hint up first"
+    die "there is no stack $stack yet: run $(hint up) first"
   fi
   if [ "$action" = kubeconfig ]; then
     # The stack's kubeconfig (a secret output) in a file only its owner can
     # read, for kubectl; stdout is the export line alone, so
     # eval "$(make -s kubeconfig)" works.
     target=$PWD/.pulumi/kubeconfig-$stack
+    mkdir -p .pulumi
     (
       umask 077
       pulumi stack output kubeconfig --stack "$stack" --show-secrets >"$target.tmp"
@@ -114,44 +130,27 @@ if [ "$action" = outputs ] || [ "$action" = kubeconfig ]; then
   read -r -d '' -a extra_args <<<"${PULUMI_ARGS:-}" || true
   exec pulumi stack output --stack "$stack" --json ${extra_args[@]+"${extra_args[@]}"}
 fi
-if [ "$action" = destroy ] && [ "$exists" = false ]; then
-  echo "make destroy: there is no stack $stack: nothing to destroy" >&2
+if { [ "$action" = destroy ] || [ "$action" = refresh ]; } && [ "$exists" = false ]; then
+  echo "make $action: there is no stack $stack: nothing to $action" >&2
   exit 0
 fi
 
-# The per-checkout stack config (see the top of this file).
-config_dir=$PWD/.pulumi/config
-config_file=$config_dir/Pulumi.$stack.yaml
-secrets_keys='^(encryptionsalt|encryptedkey|secretsprovider):'
-mkdir -p "$config_dir"
-cat Pulumi.yaml >"$config_dir/Pulumi.yaml"
-keys=""
-if [ "$exists" = true ] && [ -f "$config_file" ]; then
-  keys=$(grep -E "$secrets_keys" "$config_file" || true)
-fi
-if [ -f "$tracked" ] && grep -qE "$secrets_keys" "$tracked"; then
-  # Left by an earlier run or a plain `pulumi` run. For an existing stack it
-  # is this checkout's (and encrypted any secure: value in the file), so it
-  # moves here; a new stack gets a new one.
-  rest=$(mktemp .pulumi/stack-config.XXXXXX)
-  grep -vE "$secrets_keys" "$tracked" >"$rest" || true
-  if [ "$exists" = true ]; then
-    keys=$(grep -E "$secrets_keys" "$tracked")
-    where="moved it to $config_file"
-  else
-    where="dropped it: the new stack gets its own"
-  fi
-  cat "$rest" >"$tracked"
-  rm -f "$rest"
-  echo "make $action: $tracked had Pulumi's encryptionsalt, which is per checkout and must not be committed; $where" >&2
-fi
-{
-  if [ -n "$keys" ]; then printf '%s\n' "$keys"; fi
-  if [ -f "$tracked" ]; then cat "$tracked"; fi
-} >"$config_file"
-
+# A new stack is created only on purpose: one whose Pulumi.<stack>.yaml is
+# here (a shipped environment, or one the user wrote), as `pulumi stack init`
+# would. A mistyped name gets the stacks there are instead of a new cluster
+# with every default.
 if [ "$exists" = false ]; then
-  pulumi --cwd "$config_dir" stack init "$stack" --non-interactive >/dev/null
+  if [ ! -f "$tracked" ]; then
+    files=""
+    for file in Pulumi.*.yaml; do
+      [ -f "$file" ] || continue
+      file=${file#Pulumi.}
+      files+="${file%.yaml} "
+    done
+    listed=$(pulumi stack ls --non-interactive 2>/dev/null | awk 'NR > 1 { sub(/\*$/, "", $1); printf "%s ", $1 }' || true)
+    die "there is no stack $stack and no $tracked: stack files here: ${files:-none}; stacks in your backend: ${listed:-none}. Check STACK=$stack, or create the stack on purpose: pulumi stack init $stack (then pulumi config set --stack $stack ..., and $(hint "$action"))"
+  fi
+  pulumi stack init "$stack" --non-interactive >/dev/null
 fi
 
 # PULUMI_ARGS is split into words on whitespace, deliberately, and never
@@ -200,7 +199,6 @@ if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; the
 fi
 
 case "$action" in
-  up) pulumi up --stack "$stack" --config-file "$config_file" --yes ${extra_args[@]+"${extra_args[@]}"} ;;
-  preview) pulumi preview --stack "$stack" --config-file "$config_file" ${extra_args[@]+"${extra_args[@]}"} ;;
-  destroy) pulumi destroy --stack "$stack" --config-file "$config_file" --yes ${extra_args[@]+"${extra_args[@]}"} ;;
+  preview) pulumi preview --stack "$stack" ${extra_args[@]+"${extra_args[@]}"} ;;
+  *) pulumi "$action" --stack "$stack" ${confirm[@]+"${confirm[@]}"} ${extra_args[@]+"${extra_args[@]}"} ;;
 esac

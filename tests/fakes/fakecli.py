@@ -1975,11 +1975,26 @@ def _pulumi_backends() -> dict[str, Any]:
     return backends
 
 
+def _pulumi_backend_url() -> str:
+    """PULUMI_BACKEND_URL, else the one `pulumi login` recorded as current in
+    $PULUMI_HOME/credentials.json (~/.pulumi when unset) (pkg/backend/state
+    CurrentBackendURL, sdk/go/common/workspace/creds.go GetStoredCredentials).
+    With neither, the CLI would log in to Pulumi Cloud, which a non-interactive
+    session cannot: backenderr.MissingEnvVarForNonInteractiveError."""
+    url = os.environ.get("PULUMI_BACKEND_URL", "")
+    if not url:
+        home = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi")
+        credentials = home / "credentials.json"
+        if credentials.is_file():
+            url = str(json.loads(credentials.read_text()).get("current") or "")
+    if not url:
+        _pulumi_fail("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")
+    return url
+
+
 def _pulumi_backend(backends: dict[str, Any]) -> dict[str, Any]:
-    """The stacks of the backend PULUMI_BACKEND_URL names (the logged-in one when unset)."""
-    backend: dict[str, Any] = backends.setdefault(
-        os.environ.get("PULUMI_BACKEND_URL", ""), {"stacks": [], "current": None}
-    )
+    """The stacks of the backend the CLI is logged in to (_pulumi_backend_url)."""
+    backend: dict[str, Any] = backends.setdefault(_pulumi_backend_url(), {"stacks": [], "current": None})
     return backend
 
 
@@ -2032,10 +2047,13 @@ def _pulumi_ensure_salt(path: Path) -> None:
     NewPromptingPassphraseSecretsManager / NewPassphraseSecretsManager: state
     "v1:<base64 8-byte salt>:<the crypter's encryption of "pulumi">", that is
     "v1:<base64 nonce>:<base64 ciphertext>" (sdk/go/common/resource/config/crypt.go
-    symmetricCrypter); pkg/cmd/pulumi/stack/io.go SaveProjectStack). The
-    ProjectStack is saved with encryptionsalt before config: (field order of
-    sdk/go/common/workspace/project.go ProjectStack); the rest is kept as it is.
-    The ciphertext here is random bytes of the right length, not AES-GCM."""
+    symmetricCrypter); pkg/cmd/pulumi/stack/io.go SaveProjectStack). The real
+    CLI (v3.259.0, tests/real/test_pulumi_cli.py) edits the file in place: the
+    salt goes last, comments and order stay, and every plain config value is
+    written as a YAML string (`workers: 1` becomes `workers: "1"`; the shipped
+    files quote them so only the salt line changes). The fake appends the line
+    and leaves the rest alone. The ciphertext is random bytes of the right
+    length, not AES-GCM."""
     text = path.read_text() if path.exists() else ""
     if re.search(r"^encryptionsalt:", text, re.M):
         return
@@ -2043,7 +2061,9 @@ def _pulumi_ensure_salt(path: Path) -> None:
     nonce = base64.b64encode(secrets.token_bytes(12)).decode()
     sealed = base64.b64encode(secrets.token_bytes(len("pulumi") + 16)).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"encryptionsalt: v1:{salt}:v1:{nonce}:{sealed}\n" + text)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + f"encryptionsalt: v1:{salt}:v1:{nonce}:{sealed}\n")
 
 
 def _pulumi_create(argv: list[str], stack: str) -> None:
@@ -2113,8 +2133,35 @@ def pulumi(argv: list[str]) -> None:
         else:
             # pkg/cmd/pulumi/stack/stack_select.go
             _pulumi_fail(f"no stack named '{stack}' found")
-    elif words[:1] in (["up"], ["update"], ["preview"], ["pre"], ["destroy"]):
+    elif words[:1] == ["whoami"]:
+        url = _pulumi_backend_url()
+        # pkg/cmd/pulumi/whoami/whoami.go renderWhoAmIText; a DIY backend's user
+        # is the OS user (pkg/backend/diy/backend.go CurrentUser)
+        user = os.environ.get("USER", "root")
+        if "--verbose" in argv or "-v" in argv:
+            print(f"User: {user}\nOrganizations: \nBackend URL: {url}\nToken type: personal")
+        else:
+            print(user)
+    elif words[:2] == ["stack", "ls"]:
+        # pkg/cmd/pulumi/stack/stack_ls.go formatStackSummariesConsole: a table,
+        # the current stack's name marked with "*"
+        backend = _pulumi_backend(_pulumi_backends())
+        print("NAME  LAST UPDATE  RESOURCE COUNT")
+        for ref in backend["stacks"]:
+            name = ref.rsplit("/", 1)[-1]
+            print(f"{name}{'*' if ref == backend['current'] else ''}  n/a  n/a")
+    elif words[:1] in (["up"], ["update"], ["preview"], ["pre"], ["destroy"], ["refresh"]):
         stack = _pulumi_require(argv)
+        if words[0] != "preview" and "--yes" not in argv and "-y" not in argv:
+            # operations/up.go, destroy.go, refresh.go: cmdutil.Interactive() is
+            # false with --non-interactive or when stdin or stdout is no terminal
+            # (sdk/go/common/util/cmdutil/console.go); the fake never has one.
+            skip = os.environ.get("PULUMI_SKIP_CONFIRMATIONS", "").lower() in ("1", "true")
+            if not skip:
+                _pulumi_fail(
+                    "--yes or --skip-preview or --preview-only must be passed in to proceed "
+                    "when running in non-interactive mode"
+                )
         # pkg/cmd/pulumi/stack/secrets.go: the stack's secrets manager is built
         # from its config; with no encryptionsalt there, the passphrase
         # provider makes one and SaveProjectStack writes it (io.go).

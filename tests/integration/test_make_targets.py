@@ -45,125 +45,193 @@ def checkout(cli: FakeCli) -> Path:
     return work
 
 
-def make(cli: FakeCli, checkout: Path, action: str, **env: str) -> subprocess.CompletedProcess[str]:
+def make(cli: FakeCli, checkout: Path, action: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    """The script as `make ACTION` runs it, for a user logged in to a file
+    backend outside the checkout who confirms with YES=1 (tests have no terminal)."""
+    user = {"PULUMI_BACKEND_URL": backend_url(cli), "PULUMI_CONFIG_PASSPHRASE": "users-own", "YES": "1"}
     return subprocess.run(
         ["/bin/bash", str(checkout / "scripts" / "pulumi-stack.sh"), action],
         capture_output=True,
         text=True,
-        env={**cli.env, **env},
+        env={k: v for k, v in {**cli.env, **user, **env}.items() if v is not None},
         timeout=60,
         check=False,
     )
 
 
-def private_config(checkout: Path, stack: str) -> Path:
-    """The checkout's own stack config file, the one Pulumi reads and writes."""
-    return checkout / ".pulumi" / "config" / f"Pulumi.{stack}.yaml"
+def backend_url(cli: FakeCli) -> str:
+    return f"file://{cli.root}/users-backend"
 
 
 def salt_lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line.startswith("encryptionsalt:")]
 
 
-def test_up_uses_a_local_backend_and_a_private_generated_passphrase(cli: FakeCli, checkout: Path) -> None:
+def stacks_in(cli: FakeCli, url: str) -> list[str]:
+    path = cli.state / "pulumi-stacks"
+    backends = json.loads(path.read_text()) if path.exists() else {}
+    return [ref.rsplit("/", 1)[-1] for ref in backends.get(url, {}).get("stacks", [])]
+
+
+def test_up_runs_plain_pulumi_on_the_users_backend(cli: FakeCli, checkout: Path) -> None:
     result = make(cli, checkout, "up")
     assert result.returncode == 0, result.stderr
-    records = cli.records("pulumi")
-    config_dir = checkout / ".pulumi" / "config"
-    assert [r["argv"] for r in records] == [
-        ["stack", "select", "dev", "--non-interactive"],
-        ["--cwd", str(config_dir), "stack", "init", "dev", "--non-interactive"],
-        ["up", "--stack", "dev", "--config-file", str(config_dir / "Pulumi.dev.yaml"), "--yes"],
+    assert cli.calls("pulumi") == [
+        ["whoami", "--verbose", "--non-interactive"],
+        ["stack", "output", "--stack", "dev", "--json", "--non-interactive"],
+        ["stack", "init", "dev", "--non-interactive"],
+        ["up", "--stack", "dev", "--yes"],
     ]
-    env = records[-1]["env"]
-    assert env["PULUMI_BACKEND_URL"] == f"file://{checkout}/.pulumi"
-    passphrase = Path(env["PULUMI_CONFIG_PASSPHRASE_FILE"])
-    assert passphrase == checkout / ".pulumi" / "passphrase"
-    assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
-    assert len(passphrase.read_text()) == 64
-    first = passphrase.read_text()
-    assert make(cli, checkout, "destroy").returncode == 0
-    assert passphrase.read_text() == first  # generated once, then reused
-    assert cli.calls("pulumi")[-2:] == [
-        ["stack", "select", "dev", "--non-interactive"],
-        ["destroy", "--stack", "dev", "--config-file", str(config_dir / "Pulumi.dev.yaml"), "--yes"],
-    ]
+    env = cli.records("pulumi")[-1]["env"]
+    assert env["PULUMI_BACKEND_URL"] == backend_url(cli)
+    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] is None
+    assert not (checkout / ".pulumi").exists()  # nothing of the state in the checkout
+    assert stacks_in(cli, backend_url(cli)) == ["dev"]
+
+
+def test_the_logged_in_backend_is_used_when_no_url_is_set(cli: FakeCli, checkout: Path) -> None:
+    """`pulumi login --local` records the backend in ~/.pulumi/credentials.json."""
+    (cli.home / ".pulumi").mkdir(parents=True, exist_ok=True)
+    local = f"file://{cli.home}"
+    (cli.home / ".pulumi" / "credentials.json").write_text(json.dumps({"current": local}))
+    result = make(cli, checkout, "up", PULUMI_BACKEND_URL=None)
+    assert result.returncode == 0, result.stderr
+    assert stacks_in(cli, local) == ["dev"]
+
+
+def test_no_backend_says_how_to_pick_one(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "preview", PULUMI_BACKEND_URL=None)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions\n"
+        "make preview: pulumi has no backend to keep the state in (pulumi whoami fails, its error is above): "
+        "log in to one, e.g. pulumi login --local (state in ~/.pulumi), and run make preview again\n"
+    )
+    assert cli.calls("pulumi") == [["whoami", "--verbose", "--non-interactive"]]
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_up_keeps_the_salt_out_of_the_tracked_stack_file(cli: FakeCli, checkout: Path, stack: str) -> None:
-    """Creating a stack writes Pulumi's per-passphrase encryptionsalt into its
-    stack config; it must land in .pulumi/ (ignored by git), never in the
-    tracked Pulumi.<stack>.yaml, and be reused by every later run."""
-    tracked = (ROOT / f"Pulumi.{stack}.yaml").read_text()
-    for action in ("up", "preview", "up", "destroy"):
+def test_the_first_up_adds_only_the_salt_and_later_runs_write_nothing(
+    cli: FakeCli, checkout: Path, stack: str
+) -> None:
+    """`pulumi stack init` saves the passphrase provider's salt into the stack
+    file, as in any Pulumi project; preview, up, refresh and destroy leave it
+    as it is."""
+    tracked = checkout / f"Pulumi.{stack}.yaml"
+    shipped = tracked.read_text()
+    assert make(cli, checkout, "up", STACK=stack).returncode == 0
+    after_init = tracked.read_text()
+    salt = salt_lines(tracked)
+    assert len(salt) == 1 and after_init == shipped + salt[0] + "\n"
+    for action in ("preview", "up", "refresh", "outputs", "destroy"):
         result = make(cli, checkout, action, STACK=stack)
         assert result.returncode == 0, result.stderr
-        assert (checkout / f"Pulumi.{stack}.yaml").read_text() == tracked
-    private = private_config(checkout, stack)
-    assert len(salt_lines(private)) == 1
-    assert private.read_text().endswith(tracked)  # the tracked settings, as they are
-    salt = salt_lines(private)
-    assert make(cli, checkout, "up", STACK=stack).returncode == 0
-    assert salt_lines(private) == salt  # one salt per checkout, kept
+        assert tracked.read_text() == after_init, action
 
 
-def test_settings_changed_in_the_tracked_file_reach_the_next_run(cli: FakeCli, checkout: Path) -> None:
-    assert make(cli, checkout, "up").returncode == 0
-    salt = salt_lines(private_config(checkout, "dev"))
+def test_a_secret_set_with_pulumi_config_survives_every_target(cli: FakeCli, checkout: Path) -> None:
     tracked = checkout / "Pulumi.dev.yaml"
-    tracked.write_text(tracked.read_text() + "  imagevolume:podReadyTimeout: 10m\n")
     assert make(cli, checkout, "up").returncode == 0
-    private = private_config(checkout, "dev").read_text()
-    assert private.endswith("  imagevolume:podReadyTimeout: 10m\n")
-    assert salt_lines(private_config(checkout, "dev")) == salt
+    with_secret = tracked.read_text() + "  imagevolume:token:\n    secure: v1:AAAA:BBBB\n"
+    tracked.write_text(with_secret)  # what `pulumi config set --secret` writes
+    for action in ("preview", "up", "refresh", "outputs", "kubeconfig", "destroy"):
+        make(cli, checkout, action)
+        assert tracked.read_text() == with_secret, action
 
 
-def test_a_salt_left_in_the_tracked_file_moves_into_the_checkout(cli: FakeCli, checkout: Path) -> None:
-    """A tracked stack file that an earlier `make up` (or a plain `pulumi`
-    run) gave a salt is put back as it was; the salt is kept for this checkout."""
-    assert make(cli, checkout, "up").returncode == 0
-    tracked = checkout / "Pulumi.dev.yaml"
-    original = tracked.read_text()
-    tracked.write_text("encryptionsalt: v1:b2xk:v1:aaaa:bbbb\n" + original)
-    result = make(cli, checkout, "preview")
+@pytest.mark.parametrize("action", ["up", "refresh", "destroy"])
+def test_without_a_terminal_a_change_needs_yes(cli: FakeCli, checkout: Path, action: str) -> None:
+    result = make(cli, checkout, action, YES=None, STACK="containerd")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"make {action}: pulumi {action} asks for confirmation and there is no terminal to ask on: "
+        "run it in a terminal, or set YES=1 to go ahead without being asked "
+        f"(make {action} STACK=containerd YES=1)\n"
+    )
+    assert cli.calls("pulumi") == []
+
+
+def test_pulumis_own_skip_confirmations_counts_as_yes(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "up", YES=None, PULUMI_SKIP_CONFIRMATIONS="true")
     assert result.returncode == 0, result.stderr
-    assert tracked.read_text() == original
-    assert result.stderr.startswith("make preview: Pulumi.dev.yaml had Pulumi's encryptionsalt")
-    assert salt_lines(private_config(checkout, "dev")) == ["encryptionsalt: v1:b2xk:v1:aaaa:bbbb"]
+    assert cli.calls("pulumi")[-1] == ["up", "--stack", "dev", "--yes"]
 
 
-def test_a_salt_in_the_tracked_file_of_a_new_stack_is_dropped(cli: FakeCli, checkout: Path) -> None:
-    tracked = checkout / "Pulumi.dev.yaml"
-    original = tracked.read_text()
-    tracked.write_text("encryptionsalt: v1:b3RoZXI=:v1:cc:dd\n" + original)
+def test_preview_asks_nothing(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "preview", YES=None).returncode == 0
+    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "dev"]
+
+
+def test_a_yes_other_than_1_is_refused(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "up", YES="yes")
+    assert result.returncode == 1
+    assert result.stderr.startswith("make up: YES=yes: set YES=1 to go ahead without being asked")
+
+
+def test_a_mistyped_stack_is_refused_with_the_stacks_there_are(cli: FakeCli, checkout: Path) -> None:
+    assert make(cli, checkout, "up", STACK="containerd").returncode == 0
+    result = make(cli, checkout, "up", STACK="contianerd")
+    assert result.returncode == 1
+    files = " ".join(sorted(STACKS))
+    assert result.stderr == (
+        f"make up: there is no stack contianerd and no Pulumi.contianerd.yaml: stack files here: {files} ; "
+        "stacks in your backend: containerd . Check STACK=contianerd, or create the stack on purpose: "
+        "pulumi stack init contianerd (then pulumi config set --stack contianerd ..., "
+        "and make up STACK=contianerd)\n"
+    )
+    assert stacks_in(cli, backend_url(cli)) == ["containerd"]
+    assert not (checkout / "Pulumi.contianerd.yaml").exists()
+
+
+def test_a_stack_created_on_purpose_needs_no_stack_file(cli: FakeCli, checkout: Path) -> None:
+    """`pulumi stack init mine` on a backend whose secrets need no file: the
+    stack exists, so make uses it with every default."""
+    backends = {backend_url(cli): {"stacks": ["organization/imagevolume/mine"], "current": None}}
+    (cli.state / "pulumi-stacks").write_text(json.dumps(backends))
+    result = make(cli, checkout, "preview", STACK="mine")
+    assert result.returncode == 0, result.stderr
+    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "mine"]
+
+
+def old_state(checkout: Path, stack: str) -> None:
+    """What make kept in the checkout before: a file backend in .pulumi/ and its passphrase."""
+    stacks = checkout / ".pulumi" / ".pulumi" / "stacks" / "imagevolume"
+    stacks.mkdir(parents=True)
+    (stacks / f"{stack}.json").write_text('{"version": 3, "checkpoint": {}}\n')
+    (checkout / ".pulumi" / "passphrase").write_text("0" * 64)
+
+
+def test_state_left_in_the_checkout_is_never_silently_abandoned(cli: FakeCli, checkout: Path) -> None:
+    old_state(checkout, "dev")
     result = make(cli, checkout, "up")
-    assert result.returncode == 0, result.stderr
-    assert tracked.read_text() == original
-    assert "dropped it: the new stack gets its own" in result.stderr
-    salt = salt_lines(private_config(checkout, "dev"))
-    assert len(salt) == 1 and salt != ["encryptionsalt: v1:b3RoZXI=:v1:cc:dd"]
+    assert result.returncode == 1
+    old = f"file://{checkout}/.pulumi"
+    passphrase = f"PULUMI_CONFIG_PASSPHRASE_FILE={checkout}/.pulumi/passphrase"
+    assert result.stderr == (
+        "make up: stack dev has state in this checkout's .pulumi/ (the backend make used before) and none in "
+        f"your backend ({backend_url(cli)}). Move it there:\n"
+        "  python3 scripts/move_state.py dev\n"
+        "(pulumi stack export --show-secrets there, pulumi stack init and pulumi stack import here, "
+        "with the new stack's secrets provider; the old state stays), or keep using it there: "
+        f"export PULUMI_BACKEND_URL={old} {passphrase}; unset PULUMI_CONFIG_PASSPHRASE\n"
+    )
+    assert stacks_in(cli, backend_url(cli)) == []
+    # Kept on using it there, it works as before.
+    assert make(cli, checkout, "preview", PULUMI_BACKEND_URL=old).returncode == 0
 
 
-def test_a_new_stack_gets_a_fresh_salt_not_a_stale_one(cli: FakeCli, checkout: Path) -> None:
-    """A salt left from a stack that no longer exists (state removed) would
-    not match a new passphrase: creating the stack starts without it."""
-    private = private_config(checkout, "dev")
-    private.parent.mkdir(parents=True)
-    private.write_text("encryptionsalt: v1:c3RhbGU=:v1:old:old\nconfig: {}\n")
+def test_old_state_of_another_stack_does_not_stop_this_one(cli: FakeCli, checkout: Path) -> None:
+    old_state(checkout, "containerd")
     assert make(cli, checkout, "up").returncode == 0
-    assert salt_lines(private) != ["encryptionsalt: v1:c3RhbGU=:v1:old:old"]
-    assert len(salt_lines(private)) == 1
 
 
-def test_users_backend_and_passphrase_are_respected(cli: FakeCli, checkout: Path) -> None:
+def test_users_backend_and_passphrase_reach_pulumi_as_they_are(cli: FakeCli, checkout: Path) -> None:
     result = make(cli, checkout, "up", PULUMI_BACKEND_URL="s3://bucket", PULUMI_CONFIG_PASSPHRASE="mine")
     assert result.returncode == 0, result.stderr
     env = cli.records("pulumi")[-1]["env"]
     assert env["PULUMI_BACKEND_URL"] == "s3://bucket"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == "mine"  # noqa: S105 - a test value
     assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] is None
-    assert not (checkout / ".pulumi" / "passphrase").exists()
 
 
 @pytest.mark.parametrize("action", ["up", "preview", "destroy", "outputs"])
@@ -175,20 +243,11 @@ def test_an_empty_passphrase_is_refused_before_pulumi_runs(cli: FakeCli, checkou
     assert result.stderr.startswith(f"make {action}: PULUMI_CONFIG_PASSPHRASE is set but empty")
     assert "unset PULUMI_CONFIG_PASSPHRASE" in result.stderr and result.stderr.count("\n") == 1
     assert cli.calls("pulumi") == []
-    assert not (checkout / ".pulumi" / "passphrase").exists()
-
-
-def test_an_empty_passphrase_file_variable_counts_as_unset(cli: FakeCli, checkout: Path) -> None:
-    """Pulumi ignores an empty PULUMI_CONFIG_PASSPHRASE_FILE; so does the script."""
-    assert make(cli, checkout, "up", PULUMI_CONFIG_PASSPHRASE_FILE="").returncode == 0
-    env = cli.records("pulumi")[-1]["env"]
-    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(checkout / ".pulumi" / "passphrase")
 
 
 def test_stack_is_chosen_with_the_stack_variable(cli: FakeCli, checkout: Path) -> None:
     assert make(cli, checkout, "preview", STACK="containerd").returncode == 0
-    config = checkout / ".pulumi" / "config" / "Pulumi.containerd.yaml"
-    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "containerd", "--config-file", str(config)]
+    assert cli.calls("pulumi")[-1] == ["preview", "--stack", "containerd"]
 
 
 def test_pulumi_args_are_split_into_words_and_never_globbed(cli: FakeCli, checkout: Path) -> None:
@@ -197,40 +256,39 @@ def test_pulumi_args_are_split_into_words_and_never_globbed(cli: FakeCli, checko
     assert cli.calls("pulumi")[-1][-3:] == ["--diff", "--target", "*"]
 
 
-def test_outputs_reads_the_same_local_state_without_secrets(cli: FakeCli, checkout: Path) -> None:
+def test_outputs_reads_the_same_state_without_secrets(cli: FakeCli, checkout: Path) -> None:
     assert make(cli, checkout, "up").returncode == 0
     cli.remove("kind")
     assert make(cli, checkout, "outputs").returncode == 0
     record = cli.records("pulumi")[-1]
     assert record["argv"] == ["stack", "output", "--stack", "dev", "--json"]
-    assert record["env"]["PULUMI_BACKEND_URL"] == f"file://{checkout}/.pulumi"
+    assert record["env"]["PULUMI_BACKEND_URL"] == backend_url(cli)
 
 
 def test_outputs_without_a_stack_says_so_and_creates_none(cli: FakeCli, checkout: Path) -> None:
     result = make(cli, checkout, "outputs")
     assert result.returncode == 1
     assert result.stderr == "make outputs: there is no stack dev yet: run make up first\n"
-    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
-    assert not (cli.state / "pulumi-stacks").exists()
-    assert not (checkout / ".pulumi" / "config").exists()
+    assert cli.calls("pulumi")[-1] == ["stack", "output", "--stack", "dev", "--json", "--non-interactive"]
+    assert stacks_in(cli, backend_url(cli)) == []
 
 
-def test_destroy_without_a_stack_has_nothing_to_do_and_creates_none(cli: FakeCli, checkout: Path) -> None:
-    result = make(cli, checkout, "destroy")
-    assert result.returncode == 0
-    assert result.stderr == "make destroy: there is no stack dev: nothing to destroy\n"
-    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
-    assert not (cli.state / "pulumi-stacks").exists()
-
-
-def test_other_stack_select_failures_are_shown_not_taken_for_a_missing_stack(
-    cli: FakeCli, checkout: Path
+@pytest.mark.parametrize("action", ["destroy", "refresh"])
+def test_destroy_without_a_stack_has_nothing_to_do_and_creates_none(
+    cli: FakeCli, checkout: Path, action: str
 ) -> None:
+    result = make(cli, checkout, action)
+    assert result.returncode == 0
+    assert result.stderr == f"make {action}: there is no stack dev: nothing to {action}\n"
+    assert cli.calls("pulumi")[-1] == ["stack", "output", "--stack", "dev", "--json", "--non-interactive"]
+    assert stacks_in(cli, backend_url(cli)) == []
+
+
+def test_a_backend_error_is_shown_with_what_to_do(cli: FakeCli, checkout: Path) -> None:
     error = "could not read the backend: access denied"
     result = make(cli, checkout, "up", FAKE_PULUMI_ERROR=error)
     assert result.returncode == 1
-    assert result.stderr == f"error: {error}\nmake up: pulumi stack select dev failed (its error is above)\n"
-    assert cli.calls("pulumi") == [["stack", "select", "dev", "--non-interactive"]]
+    assert result.stderr.startswith(f"error: {error}\nmake up: pulumi has no backend")
 
 
 @pytest.mark.parametrize(
