@@ -280,16 +280,18 @@ def run_program(
     preview: bool = False,
     cli: FakeCli | None = None,
     secret_keys: tuple[str, ...] = (),
+    foreign: Mapping[str, str] | None = None,
 ) -> ProgramRun:
     """Evaluate the stack's program (settings, components, outputs) under mocks.
 
     `secret_keys`: config keys to mark as set with `pulumi config set --secret`.
+    `foreign`: config in other namespaces, by full key (kubernetes:context).
     """
     mocks = ProgramMocks(cli, preview)
     monitor = RecordingMonitor(mocks, "imagevolume", stack)
     pulumi.runtime.set_mocks(mocks, project="imagevolume", stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(
-        {f"imagevolume:{k}": v for k, v in config.items()},
+        {**{f"imagevolume:{k}": v for k, v in config.items()}, **(foreign or {})},
         [f"imagevolume:{k}" for k in secret_keys],
     )
     run = ProgramRun(

@@ -28,7 +28,7 @@ ROWS = [
         {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.30.0"},
         'imagevolume:nodeImage = "ghcr.io/carlory/kindnode-crio:v1.30.0": Kubernetes 1.30.0 has no '
         "image volume source: it exists from 1.31 (KEP-4639)\n"
-        "    fix: pulumi config set imagevolume:nodeImage ghcr.io/carlory/kindnode-crio:v1.31.0",
+        "    fix: pulumi config set --stack dev imagevolume:nodeImage ghcr.io/carlory/kindnode-crio:v1.31.0",
         {"nodeImage": "ghcr.io/carlory/kindnode-crio:v1.31.0"},
     ),
     (
@@ -36,7 +36,7 @@ ROWS = [
         {"featureGates": '{"ImageVolume": false}'},
         "imagevolume:featureGates.ImageVolume = false: must be true on Kubernetes 1.31.0: the "
         "ImageVolume gate is alpha and off by default before 1.35\n"
-        "    fix: pulumi config set --path imagevolume:featureGates.ImageVolume true",
+        "    fix: pulumi config set --stack dev --path imagevolume:featureGates.ImageVolume true",
         {"featureGates": '{"ImageVolume": true}'},
     ),
     (
@@ -48,7 +48,7 @@ ROWS = [
         },
         "imagevolume:featureGates.ImageVolume = false: cannot be false on Kubernetes 1.36.1: "
         "ImageVolume is GA and locked on from 1.36\n"
-        "    fix: pulumi config set --path imagevolume:featureGates.ImageVolume true",
+        "    fix: pulumi config set --stack dev --path imagevolume:featureGates.ImageVolume true",
         {"nodeImage": "kindest/node:v1.36.1", "runtime": "containerd", "featureGates": "{}"},
     ),
     (
@@ -56,7 +56,7 @@ ROWS = [
         {"volumes": SUB_PATH_VOLUMES},
         'imagevolume:volumes[0].subPath = "dir": is not allowed for image volumes on Kubernetes '
         "1.31.0: subPath is allowed from 1.33\n"
-        "    fix: pulumi config rm --path 'imagevolume:volumes[0].subPath'",
+        "    fix: pulumi config rm --stack dev --path 'imagevolume:volumes[0].subPath'",
         {"volumes": SUB_PATH_VOLUMES, "nodeImage": "ghcr.io/carlory/kindnode-crio:v1.33.0"},
     ),
     (
@@ -65,7 +65,7 @@ ROWS = [
         'imagevolume:volumes[0].subPath = "dir": needs containerd >= 2.2 in the node image '
         "(kindest/node:v1.34.0 ships containerd 2.1.4); earlier containerd ignores subPath and "
         "mounts the image root\n"
-        f"    fix: pulumi config set imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
+        f"    fix: pulumi config set --stack dev imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
         {"volumes": SUB_PATH_VOLUMES, "nodeImage": KIND_135, "runtime": "containerd"},
     ),
     (
@@ -80,23 +80,24 @@ ROWS = [
         f'imagevolume:volumes[0].source = "examples/content": needs containerd >= 2.2 in the node image '
         f"({KIND_134} ships containerd 2.1.4): the nodes reach the stack's registry through "
         "/etc/containerd/certs.d/localhost:<port>/hosts.toml, which earlier containerd does not read\n"
-        f"    fix: pulumi config set imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
+        f"    fix: pulumi config set --stack dev imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
         {"nodeImage": KIND_135, "runtime": "containerd", "volumes": SOURCE_VOLUMES},
     ),
     (
         "crio needs a CRI-O node image",
         {"nodeImage": KIND_135},
         f'imagevolume:runtime = "crio": needs a node image with CRI-O, but {KIND_135} is a kind '
-        "image that runs containerd\n    fix: pulumi config set imagevolume:runtime containerd",
+        "image that runs containerd\n    fix: pulumi config set --stack dev imagevolume:runtime containerd",
         {"nodeImage": KIND_135, "runtime": "containerd"},
     ),
     (
         "containerd not on a CRI-O node image",
         {"runtime": "containerd"},
         'imagevolume:runtime = "containerd": does not match ghcr.io/carlory/kindnode-crio:v1.31.0, '
-        "a CRI-O node image (its CRI socket is /var/run/crio/crio.sock)\n"
-        "    fix: pulumi config set imagevolume:runtime crio",
-        {"runtime": "crio"},
+        "a CRI-O node image (its CRI socket is /var/run/crio/crio.sock); containerd runs in kind's own "
+        "node images, such as the pinned kind's\n"
+        f"    fix: pulumi config set --stack dev imagevolume:nodeImage {KIND_DEFAULT_NODE_IMAGE}",
+        {"runtime": "containerd", "nodeImage": KIND_DEFAULT_NODE_IMAGE},
     ),
     (
         "containerd cannot mount artifact:v1",
@@ -108,7 +109,8 @@ ROWS = [
         'imagevolume:volumes[0].reference = "quay.io/crio/artifact:v1": cannot be mounted by '
         "containerd: its image config has no rootfs.diff_ids (containerd: number of layers and "
         "diffIDs don't match); quay.io/crio/artifact:v2 has the same files and mounts on both runtimes\n"
-        "    fix: pulumi config set --path 'imagevolume:volumes[0].reference' quay.io/crio/artifact:v2",
+        "    fix: pulumi config set --stack dev --path 'imagevolume:volumes[0].reference' "
+        "quay.io/crio/artifact:v2",
         # The default volume on containerd is :v2.
         {"nodeImage": KIND_135, "runtime": "containerd"},
     ),

@@ -11,6 +11,13 @@ from pathlib import Path
 import pulumi
 import pytest
 import yaml
+from bad_configs import (
+    ARTIFACT,
+    BAD_CONFIGS,
+    materialise,
+    volume,
+    volumes,
+)
 from harness import FakeCli, run_program, write_kubeconfig
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,16 +29,6 @@ from components.settings.model import Check, ExistingClusterSettings, ImageVolum
 from components.settings.problems import SettingsError, show_key
 from components.settings.registry import default_registry_port
 from components.versions import REGISTRY_IMAGE
-
-ARTIFACT = "quay.io/crio/artifact:v1"
-
-
-def volumes(*items: dict[str, object]) -> str:
-    return json.dumps(list(items))
-
-
-def volume(**fields: object) -> dict[str, object]:
-    return {"name": "volume", "reference": ARTIFACT, "mountPath": "/volume", **fields}
 
 
 def test_defaults_are_the_walkthrough() -> None:
@@ -185,7 +182,8 @@ def test_existing_mode_names_a_missing_context_and_the_ones_there_are(tmp_path: 
     with pytest.raises(SettingsError) as raised:
         parse_settings(config, "prod")
     assert [p.key for p in raised.value.problems] == ["context"]
-    assert "fix: pulumi config set imagevolume:context my-context" in str(raised.value)
+    # The file's current-context, a context it has (write_kubeconfig: prod and other).
+    assert str(raised.value).endswith("fix: pulumi config set --stack prod imagevolume:context other")
     with pytest.raises(SettingsError) as raised:
         parse_settings({**config, "context": "staging"}, "prod")
     assert "the file has no such context (contexts: prod, other)" in str(raised.value)
@@ -199,446 +197,10 @@ def test_a_secret_context_is_not_shown_back(tmp_path: Path) -> None:
     assert "imagevolume:context = [secret]" in str(raised.value)
 
 
-# Each row: a bad config, and the key (under imagevolume:) its problem must name.
-BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
-    ({"clusterMode": "kinds"}, "clusterMode", ""),
-    ({"clusterMode": "Kind"}, "clusterMode", ""),
-    ({"clusterName": "Bad_Name"}, "clusterName", ""),
-    ({"clusterName": "-leading-dash"}, "clusterName", ""),
-    ({"clusterName": "a" * 50}, "clusterName", ""),
-    ({"clusterName": "name;rm -rf /"}, "clusterName", ""),
-    ({"clusterName": ""}, "clusterName", ""),
-    ({"nodeImage": "not an image"}, "nodeImage", ""),
-    ({"nodeImage": "UPPER/case:v1"}, "nodeImage", ""),
-    ({"nodeImage": "kindest/node:v1.35.0@sha256:short"}, "nodeImage", ""),
-    ({"nodeImage": "$(curl evil)"}, "nodeImage", ""),
-    ({"nodeImage": "ghcr.io/carlory/kindnode-crio:latest"}, "kubernetesVersion", ""),
-    ({"runtime": "docker"}, "runtime", ""),
-    ({"runtime": "CRI-O"}, "runtime", ""),
-    ({"workers": "-1"}, "workers", ""),
-    ({"workers": "1.5"}, "workers", ""),
-    ({"workers": "eleven"}, "workers", ""),
-    ({"workers": "11"}, "workers", ""),
-    ({"kubernetesVersion": "1.31.x"}, "kubernetesVersion", ""),
-    ({"kubernetesVersion": "latest"}, "kubernetesVersion", ""),
-    ({"featureGates": "ImageVolume=true"}, "featureGates", ""),
-    ({"featureGates": '["ImageVolume"]'}, "featureGates", ""),
-    ({"featureGates": '{"ImageVolume": "yes"}'}, "featureGates.ImageVolume", ""),
-    ({"featureGates": '{"image-volume": true}'}, "featureGates.image-volume", ""),
-    ({"podName": "Pod"}, "podName", ""),
-    ({"podName": "pod name"}, "podName", ""),
-    ({"namespace": "kube_system"}, "namespace", ""),
-    ({"namespace": "a" * 64}, "namespace", ""),
-    ({"podImage": "echoserver:2.3 "}, "podImage", ""),
-    ({"podImage": "registry.k8s.io/e2e-test-images/echoserver:"}, "podImage", ""),
-    ({"volumes": "[]"}, "volumes", ""),
-    ({"volumes": "{}"}, "volumes", ""),
-    ({"volumes": "not json"}, "volumes", ""),
-    ({"volumes": '["volume"]'}, "volumes[0]", ""),
-    ({"volumes": volumes(volume(name="Volume"))}, "volumes[0].name", ""),
-    ({"volumes": volumes({"reference": ARTIFACT, "mountPath": "/v"})}, "volumes[0].name", ""),
-    ({"volumes": volumes(volume(reference="quay.io/crio/artifact:v1 ; ls"))}, "volumes[0].reference", ""),
-    ({"volumes": volumes(volume(reference=None))}, "volumes[0].reference", ""),
-    ({"volumes": volumes(volume(pullPolicy="always"))}, "volumes[0].pullPolicy", ""),
-    ({"volumes": volumes(volume(pullPolicy="IfNotExists"))}, "volumes[0].pullPolicy", ""),
-    ({"volumes": volumes(volume(mountPath="volume"))}, "volumes[0].mountPath", ""),
-    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath", ""),
-    ({"volumes": volumes(volume(mountPath="/a/../etc"))}, "volumes[0].mountPath", ""),
-    ({"volumes": volumes(volume(mountPath=7))}, "volumes[0].mountPath", ""),
-    (
-        {
-            "volumes": volumes(
-                volume(subPath="/abs"),
-            ),
-            "nodeImage": "kindest/node:v1.35.0",
-            "runtime": "containerd",
-        },
-        "volumes[0].subPath",
-        "",
-    ),
-    ({"volumes": volumes(volume(subPath="../up"))}, "volumes[0].subPath", ""),
-    ({"volumes": volumes(volume(subpath="dir"))}, "volumes[0].subpath", ""),
-    ({"volumes": volumes(volume(), volume(mountPath="/other"))}, "volumes[1].name", ""),
-    ({"volumes": volumes(volume(), volume(name="other", mountPath="/volume/"))}, "volumes[1].mountPath", ""),
-    ({"checks": "ls -l /volume"}, "checks", ""),
-    ({"checks": "[]"}, "checks", ""),
-    ({"checks": '["ls -l /volume"]'}, "checks[0]", ""),
-    ({"checks": "[[]]"}, "checks[0]", ""),
-    ({"checks": '[["ls", 1]]'}, "checks[0]", ""),
-    ({"checks": '[["", "x"]]'}, "checks[0]", ""),
-    ({"checks": '[["cat", "/f"], ["cat", "/f"]]'}, "checks[1]", ""),
-    ({"podReadyTimeout": "5 minutes"}, "podReadyTimeout", ""),
-    ({"podReadyTimeout": "1s"}, "podReadyTimeout", ""),
-    ({"clusterReadyTimeout": "2h"}, "clusterReadyTimeout", ""),
-    ({"clusterReadyTimeout": "300"}, "clusterReadyTimeout", ""),
-    ({"kubeconfig": "/tmp/kubeconfig"}, "kubeconfig", ""),
-    ({"context": "kind-dev"}, "context", ""),
-    ({"clusterMode": "existing"}, "kubeconfig", ""),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname"}, "context", ""),
-    (
-        {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x"},
-        "kubeconfig",
-        "a YAML scalar",
-    ),
-    ({"clusterMode": "existing", "kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig", ""),
-    (
-        {"clusterMode": "existing", "kubeconfig": "/etc/hostname", "nodeImage": "kindest/node:v1.35.0"},
-        "nodeImage",
-        "",
-    ),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "workers": "2"}, "workers", ""),
-    ({"podNmae": "pod"}, "podNmae", ""),
-    ({"nodeimage": "kindest/node:v1.35.0"}, "nodeimage", ""),
-    # Digests: sha256 with 64 or sha512 with 128 lowercase hex digits, nothing else.
-    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'A' * 64}"}, "nodeImage", "uppercase"),
-    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'a' * 63}"}, "nodeImage", "sha256: and 64"),
-    ({"nodeImage": f"kindest/node:v1.35.0@sha256:{'a' * 65}"}, "nodeImage", "sha256: and 64"),
-    ({"podImage": f"busybox@sha512:{'a' * 64}"}, "podImage", "sha512: and 128"),
-    ({"podImage": f"busybox@md5:{'a' * 32}"}, "podImage", "sha256: and 64"),
-    (
-        {"volumes": volumes(volume(reference=f"quay.io/crio/artifact@sha384:{'a' * 96}"))},
-        "volumes[0].reference",
-        "sha512: and 128",
-    ),
-    (
-        {"volumes": volumes(volume(reference=f"quay.io/crio/artifact:v1@SHA256:{'a' * 64}"))},
-        "volumes[0].reference",
-        "uppercase",
-    ),
-    # A gate one or two edits from one the project knows: kubeadm refuses it only
-    # after delete-before-replace removed the working cluster.
-    ({"featureGates": '{"ImageVolumes": true}'}, "featureGates.ImageVolumes", "did you mean ImageVolume?"),
-    ({"featureGates": '{"imageVolume": true}'}, "featureGates.imageVolume", "did you mean ImageVolume?"),
-    ({"featureGates": '{"ImageVolme": true}'}, "featureGates.ImageVolme", "did you mean ImageVolume?"),
-    (
-        {"featureGates": '{"ImageVolume": true, "ImgeVolumes": true}'},
-        "featureGates.ImgeVolumes",
-        "did you mean ImageVolume?",
-    ),
-    ({"featureGates": '{"IMAGEVOLUME": true}'}, "featureGates.IMAGEVOLUME", "did you mean ImageVolume?"),
-    ({"featureGates": '{"IamgeVolume": true}'}, "featureGates.IamgeVolume", "did you mean ImageVolume?"),
-    # Mount paths: canonical, and not where the kernel, the system or kubelet is.
-    (
-        {"volumes": volumes(volume(mountPath="//data/"))},
-        "volumes[0].mountPath",
-        "imagevolume:volumes[0].mountPath' /data\n",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/data/./x"))},
-        "volumes[0].mountPath",
-        "imagevolume:volumes[0].mountPath' /data/x\n",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/data/../x"))},
-        "volumes[0].mountPath",
-        "imagevolume:volumes[0].mountPath' /x\n",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/data/"))},
-        "volumes[0].mountPath",
-        "imagevolume:volumes[0].mountPath' /data\n",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="volume"))},
-        "volumes[0].mountPath",
-        "imagevolume:volumes[0].mountPath' /volume\n",
-    ),
-    ({"volumes": volumes(volume(mountPath=""))}, "volumes[0].mountPath", "absolute"),
-    ({"volumes": volumes(volume(mountPath="/"))}, "volumes[0].mountPath", "the container's root"),
-    ({"volumes": volumes(volume(mountPath="/proc"))}, "volumes[0].mountPath", "the kernel's /proc"),
-    ({"volumes": volumes(volume(mountPath="/proc/self"))}, "volumes[0].mountPath", "the kernel's /proc"),
-    ({"volumes": volumes(volume(mountPath="/sys/fs/cgroup"))}, "volumes[0].mountPath", "the kernel's /sys"),
-    ({"volumes": volumes(volume(mountPath="/dev"))}, "volumes[0].mountPath", "/dev"),
-    ({"volumes": volumes(volume(mountPath="/dev/shm"))}, "volumes[0].mountPath", "/dev"),
-    ({"volumes": volumes(volume(mountPath="/proc/"))}, "volumes[0].mountPath", "the kernel's /proc"),
-    ({"volumes": volumes(volume(mountPath="/etc"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/bin"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/sbin"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/usr"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/usr/bin"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/lib"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/lib64"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/lib32"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/libx32"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/run"))}, "volumes[0].mountPath", "system directory"),
-    ({"volumes": volumes(volume(mountPath="/var/run"))}, "volumes[0].mountPath", "system directory"),
-    (
-        {"volumes": volumes(volume(mountPath="/etc/hosts"))},
-        "volumes[0].mountPath",
-        "kubelet mounts /etc/hosts there",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/etc/hostname"))},
-        "volumes[0].mountPath",
-        "kubelet mounts /etc/hostname there",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/etc/resolv.conf"))},
-        "volumes[0].mountPath",
-        "kubelet mounts /etc/resolv.conf there",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/dev/termination-log"))},
-        "volumes[0].mountPath",
-        "kubelet mounts /dev/termination-log there",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/var/run/secrets/kubernetes.io/serviceaccount"))},
-        "volumes[0].mountPath",
-        "kubelet mounts /var/run/secrets/kubernetes.io/serviceaccount there",
-    ),
-    (
-        {"volumes": volumes(volume(mountPath="/var/run/secrets/kubernetes.io/serviceaccount/x"))},
-        "volumes[0].mountPath",
-        "/var/run/secrets/kubernetes.io/serviceaccount",
-    ),
-    ({"volumes": volumes(volume(mountPath="/" + "a" * 256))}, "volumes[0].mountPath", "255 bytes"),
-    ({"volumes": volumes(volume(mountPath="/" + "\u00e9" * 128))}, "volumes[0].mountPath", "255 bytes"),
-    ({"volumes": volumes(volume(mountPath=("/" + "a" * 200) * 21))}, "volumes[0].mountPath", "4221 bytes"),
-    # Sizes: a string at most 4 KiB; what reaches one command at most 64 KiB.
-    ({"podName": "a" * 5000}, "podName", "5000 bytes"),
-    ({"kubernetesVersion": "1" * 4097}, "kubernetesVersion", "4097 bytes"),
-    ({"volumes": volumes(volume(subPath="d" * 4097))}, "volumes[0].subPath", "4097 bytes"),
-    ({"featureGates": json.dumps({"A" + "b" * 4096: True})}, "featureGates.A" + "b" * 4096, "4097 bytes"),
-    ({"checks": json.dumps([["cat", "/" + "f" * 4096]])}, "checks[0][1]", "4097 bytes"),
-    ({"checks": json.dumps([["echo", *["w" * 4000] * 17]])}, "checks[0]", "68004 bytes"),
-    (
-        {"featureGates": json.dumps({f"Gate{i}" + "x" * 3990: True for i in range(17)})},
-        "featureGates",
-        "bytes",
-    ),
-    # A check's program name: non-blank, no whitespace.
-    ({"checks": '[["ls -l /volume"]]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
-    ({"checks": '[["ls  -l", "/volume"]]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
-    ({"checks": '[["cat\\t", "/f"]]'}, "checks[0]", 'did you mean ["cat", "/f"]?'),
-    ({"checks": '[[" "]]'}, "checks[0]", "blank"),
-    ({"checks": '["ls -l /volume"]'}, "checks[0]", 'did you mean ["ls", "-l", "/volume"]?'),
-    # Control characters: refused everywhere, never printed raw.
-    ({"podName": "pod\x1b[31m"}, "podName", "\\u001b"),
-    ({"podName": "pod\n- imagevolume:forged = 1"}, "podName", "\\n"),
-    ({"namespace": "default\x7f"}, "namespace", "\\u007f"),
-    ({"clusterName": "dev\x85"}, "clusterName", "\\u0085"),
-    ({"kubernetesVersion": "1.31\x00"}, "kubernetesVersion", "\\u0000"),
-    ({"clusterMode": "existing", "kubeconfig": "/tmp/k\x00", "context": "x"}, "kubeconfig", "\\u0000"),
-    ({"clusterMode": "existing", "kubeconfig": "/etc/hostname", "context": "x\x1b"}, "context", "\\u001b"),
-    ({"volumes": volumes(volume(**{"na\x1bme": "x"}))}, "volumes[0].na\x1bme", "volumes[0].na\\u001bme"),
-    ({"volumes": volumes(volume(name="vol\x9b"))}, "volumes[0].name", "\\u009b"),
-    ({"volumes": volumes(volume(mountPath="/data\x01"))}, "volumes[0].mountPath", "\\u0001"),
-    ({"volumes": volumes(volume(reference=ARTIFACT + "\r"))}, "volumes[0].reference", "\\r"),
-    (
-        {"featureGates": '{"Image\\u001bVolume": true}'},
-        "featureGates.Image\x1bVolume",
-        "featureGates.Image\\u001bVolume",
-    ),
-    ({"featureGates": '{"ImageVolume": "true\\n"}'}, "featureGates.ImageVolume", "\\n"),
-    ({"checks": '[["cat", "/volume/dir/file\\u001b[2J"]]'}, "checks[0][1]", "\\u001b"),
-    ({"checks": '[["l\\u0000s"]]'}, "checks[0][0]", "\\u0000"),
-    ({"pod\x1bName": "pod"}, "pod\x1bName", "imagevolume:pod\\u001bName"),
-    ({"podNmae": "pod\u2028- imagevolume:forged"}, "podNmae", "\\u2028"),
-    ({"volumes": "not json\x1b\n- imagevolume:forged"}, "volumes", "\\u001b"),
-    (
-        {"volumes": '[{"name": "v", "reference": "quay.io/crio/artifact:v1", "mountPath": "/\\ud800"}]'},
-        "volumes[0].mountPath",
-        "\\ud800",
-    ),
-    # existing mode: a file that is no kubeconfig is a problem, never a traceback (files below).
-    ({"clusterMode": "existing", "kubeconfig": "KC/binary", "context": "prod"}, "kubeconfig", "UTF-8"),
-    ({"clusterMode": "existing", "kubeconfig": "KC/latin1", "context": "prod"}, "kubeconfig", "UTF-8"),
-    ({"clusterMode": "existing", "kubeconfig": "KC/list", "context": "prod"}, "kubeconfig", "a YAML list"),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/scalar", "context": "prod"},
-        "kubeconfig",
-        "a YAML scalar",
-    ),
-    ({"clusterMode": "existing", "kubeconfig": "KC/empty", "context": "prod"}, "kubeconfig", "empty"),
-    ({"clusterMode": "existing", "kubeconfig": "KC/nul", "context": "prod"}, "kubeconfig", "not YAML"),
-    ({"clusterMode": "existing", "kubeconfig": "KC/pod", "context": "prod"}, "kubeconfig", "kind: Config"),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/contexts-number", "context": "prod"},
-        "kubeconfig",
-        "contexts",
-    ),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/context-string", "context": "prod"},
-        "kubeconfig",
-        "context",
-    ),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/cluster-list", "context": "prod"},
-        "kubeconfig",
-        "cluster",
-    ),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/missing-ca", "context": "prod"},
-        "kubeconfig",
-        "certs/missing.crt",
-    ),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/ca-is-a-folder", "context": "prod"},
-        "kubeconfig",
-        "certs",
-    ),
-    ({"clusterMode": "existing", "kubeconfig": "KC/escape", "context": "other"}, "context", "\\u001b"),
-    ({"clusterMode": "existing", "kubeconfig": "KC/", "context": "prod"}, "kubeconfig", "folder"),
-    ({"clusterMode": "existing", "kubeconfig": "/dev/zero", "context": "prod"}, "kubeconfig", "regular file"),
-    # Source volumes: a local folder, or a reference, never both; a folder that builds.
-    (
-        {"volumes": volumes(volume(source="examples/content"))},
-        "volumes[0].source",
-        "either a reference (an image in a registry) or a source (a local folder), not both",
-    ),
-    (
-        {"volumes": volumes(volume(reference=None, source="no/such/folder"))},
-        "volumes[0].source",
-        "relative to the project folder",
-    ),
-    ({"volumes": volumes(volume(reference=None, source=" "))}, "volumes[0].source", "local folder"),
-    ({"volumes": volumes(volume(reference=None, source=7))}, "volumes[0].source", "local folder"),
-    (
-        {"volumes": volumes(volume(reference=None, source="/dev/null"))},
-        "volumes[0].source",
-        "/dev/null",
-    ),
-    (
-        {"volumes": volumes({"name": "v", "mountPath": "/v"})},
-        "volumes[0].reference",
-        "is required unless source is given",
-    ),
-    ({"registryPort": "80"}, "registryPort", "from 1024 to 65535"),
-    ({"registryPort": "65536"}, "registryPort", "from 1024 to 65535"),
-    ({"registryPort": "five"}, "registryPort", "TCP port"),
-    ({"registryPort": "5001", "clusterMode": "existing"}, "registryPort", "applies only when"),
-    ({"registry": "registry.example.com"}, "registry", "applies only when"),
-    # registryImage: an OCI image reference (kind mode), as podImage and nodeImage.
-    ({"registryImage": "Registry:3"}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": "registry:3 "}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": ""}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": "registry:"}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": "registry:" + "t" * 129}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": "r/" + "a" * 254}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": "http://127.0.0.1:5000/registry"}, "registryImage", "must be an OCI image reference"),
-    ({"registryImage": f"registry:3@sha256:{'a' * 63}"}, "registryImage", "sha256: and 64"),
-    ({"registryImage": f"registry:3@sha256:{'a' * 65}"}, "registryImage", "sha256: and 64"),
-    ({"registryImage": f"registry:3@sha256:{'A' * 64}"}, "registryImage", "uppercase"),
-    ({"registryImage": "registry:3\x1b"}, "registryImage", "\\u001b"),
-    (
-        {"registryImage": "imagevolume-registry:2.8.2", "clusterMode": "existing"},
-        "registryImage",
-        "applies only when",
-    ),
-    (
-        {
-            "clusterMode": "existing",
-            "kubeconfig": "KC/good",
-            "context": "prod",
-            "volumes": volumes(volume(reference=None, source="examples/content")),
-        },
-        "volumes[0].source",
-        "needs imagevolume:registry when clusterMode is existing",
-    ),
-    (
-        {
-            "clusterMode": "existing",
-            "kubeconfig": "KC/good",
-            "context": "prod",
-            "registry": "r.example.com:99999",
-        },
-        "registry",
-        "HOST[:PORT][/PATH]",
-    ),
-    (
-        {
-            "clusterMode": "existing",
-            "kubeconfig": "KC/good",
-            "context": "prod",
-            "registry": "r.example.com:0/x",
-        },
-        "registry",
-        "HOST[:PORT][/PATH]",
-    ),
-    (
-        {"clusterMode": "existing", "kubeconfig": "KC/good", "context": "prod", "registry": "team"},
-        "registry",
-        "HOST[:PORT][/PATH]",
-    ),
-    (
-        {
-            "clusterMode": "existing",
-            "kubeconfig": "KC/good",
-            "context": "prod",
-            "registry": "r.example.com:5000/x:tag",
-        },
-        "registry",
-        "HOST[:PORT][/PATH]",
-    ),
-]
-
-
-def _kubeconfig(**changes: object) -> dict[str, object]:
-    document: dict[str, object] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": "https://prod.example:6443"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}],
-        "current-context": "prod",
-    }
-    document.update(changes)
-    return document
-
-
-# The files the KC/<name> rows name, written into a folder of their own.
-KUBECONFIG_FILES: dict[str, bytes] = {
-    "binary": bytes(range(256)),
-    "latin1": "clusters: []\n# caf\u00e9\n".encode("latin-1"),
-    "list": b"- a\n- b\n",
-    "scalar": b"just text\n",
-    "empty": b"",
-    "nul": b"apiVersion: v1\x00\n",
-    "pod": yaml.safe_dump(_kubeconfig(kind="Pod")).encode(),
-    "contexts-number": yaml.safe_dump(_kubeconfig(contexts=5)).encode(),
-    "context-string": yaml.safe_dump(_kubeconfig(contexts=[{"name": "prod", "context": "c"}])).encode(),
-    "cluster-list": yaml.safe_dump(_kubeconfig(clusters=[{"name": "c", "cluster": ["x"]}])).encode(),
-    "missing-ca": yaml.safe_dump(
-        _kubeconfig(
-            clusters=[
-                {
-                    "name": "c",
-                    "cluster": {"server": "https://p", "certificate-authority": "certs/missing.crt"},
-                }
-            ]
-        )
-    ).encode(),
-    "ca-is-a-folder": yaml.safe_dump(
-        _kubeconfig(
-            clusters=[{"name": "c", "cluster": {"server": "https://p", "certificate-authority": "certs"}}]
-        )
-    ).encode(),
-    "escape": yaml.safe_dump(
-        _kubeconfig(contexts=[{"name": "prod\x1b[2J", "context": {"cluster": "c", "user": "u"}}])
-    ).encode(),
-}
-
-
-def _materialise(config: dict[str, str], folder: Path) -> dict[str, str]:
-    """The config with each KC/<name> value the path of that file in `folder`
-    (KC/good: a valid kubeconfig)."""
-    (folder / "certs").mkdir(parents=True, exist_ok=True)
-    for name, content in KUBECONFIG_FILES.items():
-        (folder / name).write_bytes(content)
-    good = folder / "good-folder"
-    good.mkdir(exist_ok=True)
-    paths = {"KC/good": write_kubeconfig(good)}  # a kubeconfig with contexts prod and other
-    return {
-        k: paths.get(v) or str(folder / v[3:]) + ("/" if v.endswith("/") else "")
-        if v.startswith("KC/")
-        else v
-        for k, v in config.items()
-    }
-
-
 def _is_report_line(line: str) -> bool:
-    return line.startswith(("stack ", "- imagevolume:", "    fix: pulumi config "))
+    return line.startswith(
+        ("stack ", "- imagevolume:", "    fix: pulumi config ", "    fix: kubectl --kubeconfig ")
+    )
 
 
 @pytest.mark.parametrize(
@@ -649,7 +211,7 @@ def _is_report_line(line: str) -> bool:
 def test_bad_config_names_the_key_the_value_and_the_fix_and_runs_nothing(
     cli: FakeCli, tmp_path: Path, config: dict[str, str], key: str, says: str
 ) -> None:
-    config = _materialise(config, tmp_path / "kc")
+    config = materialise(config, tmp_path / "kc")
     with pytest.raises(SettingsError) as raised:
         run_program(config, cli=cli)  # the stack's program, as `pulumi preview`/`up` runs it
     assert cli.calls() == []  # no kind, kubectl or docker call: nothing was created
@@ -659,7 +221,7 @@ def test_bad_config_names_the_key_the_value_and_the_fix_and_runs_nothing(
     assert f"imagevolume:{show_key(key)} = " in message
     problem = next(p for p in raised.value.problems if p.key == key)
     assert problem.allowed
-    assert problem.fix.startswith("pulumi config ")
+    assert problem.fix.startswith(("pulumi config ", "kubectl --kubeconfig "))
     if key in config:  # the value given is shown back
         assert json.dumps(config[key])[:60] in message
     assert says in str(problem) + "\n"
@@ -709,7 +271,7 @@ def test_a_mount_path_is_refused_with_its_canonical_form_as_the_fix() -> None:
     assert _problem({"volumes": volumes(volume(mountPath="//data/"))}, "volumes[0].mountPath") == (
         'imagevolume:volumes[0].mountPath = "//data/": is not canonical (it has an empty component (//) '
         "and ends with /); the canonical form is /data\n"
-        "    fix: pulumi config set --path 'imagevolume:volumes[0].mountPath' /data"
+        "    fix: pulumi config set --stack dev --path 'imagevolume:volumes[0].mountPath' /data"
     )
 
 
@@ -718,7 +280,7 @@ def test_a_reserved_mount_path_says_why_and_suggests_a_folder_of_its_own() -> No
         'imagevolume:volumes[0].mountPath = "/etc/hosts": is refused: kubelet mounts /etc/hosts there '
         "(the pod's hosts file); mount an image volume at a folder of its own, such as /volume or "
         "/etc/myapp\n"
-        "    fix: pulumi config set --path 'imagevolume:volumes[0].mountPath' /volume"
+        "    fix: pulumi config set --stack dev --path 'imagevolume:volumes[0].mountPath' /volume"
     )
 
 
@@ -727,8 +289,8 @@ def test_a_gate_near_a_known_one_names_it_and_keeps_the_value() -> None:
         "imagevolume:featureGates.ImageVolumes = false: is not a feature gate this project knows; "
         "did you mean ImageVolume? (kubeadm refuses an unknown gate only after the working cluster "
         "was deleted to be replaced)\n"
-        "    fix: pulumi config rm --path imagevolume:featureGates.ImageVolumes && "
-        "pulumi config set --path imagevolume:featureGates.ImageVolume false"
+        "    fix: pulumi config rm --stack dev --path imagevolume:featureGates.ImageVolumes && "
+        "pulumi config set --stack dev --path imagevolume:featureGates.ImageVolume false"
     )
 
 
@@ -736,7 +298,7 @@ def test_a_check_split_by_the_shell_is_suggested_as_argv() -> None:
     assert _problem({"checks": '[["ls -l /volume"], ["cat", "/f"]]'}, "checks[0]") == (
         'imagevolume:checks[0] = ["ls -l /volume"]: its program name (argv[0]) has whitespace: a check '
         'runs without a shell, one word per list item; did you mean ["ls", "-l", "/volume"]?\n'
-        "    fix: pulumi config set imagevolume:checks "
+        "    fix: pulumi config set --stack dev imagevolume:checks "
         '\'[["ls", "-l", "/volume"], ["cat", "/f"]]\''
     )
 
@@ -744,16 +306,27 @@ def test_a_check_split_by_the_shell_is_suggested_as_argv() -> None:
 def test_an_uppercase_digest_is_suggested_in_lowercase() -> None:
     reference = f"kindest/node:v1.35.0@sha256:{'AB' * 32}"
     assert _problem({"nodeImage": reference}, "nodeImage").endswith(
-        f"fix: pulumi config set imagevolume:nodeImage kindest/node:v1.35.0@sha256:{'ab' * 32}"
+        f"fix: pulumi config set --stack dev imagevolume:nodeImage kindest/node:v1.35.0@sha256:{'ab' * 32}"
     )
 
 
 def test_a_control_character_is_shown_escaped_and_the_fix_drops_it() -> None:
+    assert _problem({"podImage": "busybox:1\x1b"}, "podImage") == (
+        'imagevolume:podImage = "busybox:1\\u001b": must not contain control characters (it has \\u001b); '
+        "C0, DEL and C1 control characters are refused in every setting, name and path\n"
+        "    fix: pulumi config set --stack dev imagevolume:podImage busybox:1"
+    )
+
+
+def test_a_fix_that_drops_control_characters_is_checked_against_the_other_rules() -> None:
+    """pod[31m (pod\x1b[31m without its escape character) is no pod name: the
+    fix is the one the name rule gives, so applying it passes."""
     assert _problem({"podName": "pod\x1b[31m"}, "podName") == (
         'imagevolume:podName = "pod\\u001b[31m": must not contain control characters (it has \\u001b); '
         "C0, DEL and C1 control characters are refused in every setting, name and path\n"
-        "    fix: pulumi config set imagevolume:podName 'pod[31m'"
+        "    fix: pulumi config set --stack dev imagevolume:podName pod"
     )
+    parse_settings({"podName": "pod"}, "dev")
 
 
 def test_a_secret_with_control_characters_is_not_shown() -> None:
@@ -769,7 +342,7 @@ def test_a_fix_for_a_key_with_a_control_character_is_quoted_for_the_shell() -> N
     with pytest.raises(SettingsError) as raised:
         parse_settings({"volumes": volumes(volume(**{"x\ny": "1"}))}, "dev")
     [problem] = [p for p in raised.value.problems if p.key == "volumes[0].x\ny"]
-    assert problem.fix == "pulumi config rm --path $'imagevolume:volumes[0].x\\ny'"
+    assert problem.fix == "pulumi config rm --stack dev --path $'imagevolume:volumes[0].x\\ny'"
 
 
 def test_existing_mode_names_a_referenced_file_that_is_missing(tmp_path: Path) -> None:
@@ -894,14 +467,18 @@ def test_unknown_key_suggests_the_known_one() -> None:
         parse_settings({"nodeimage": "kindest/node:v1.35.0"}, "dev")
     message = str(raised.value)
     assert "did you mean imagevolume:nodeImage?" in message
-    assert "pulumi config rm imagevolume:nodeimage && pulumi config set imagevolume:nodeImage" in message
+    assert message.endswith(
+        "fix: pulumi config set --stack dev imagevolume:nodeImage kindest/node:v1.35.0 && "
+        "pulumi config rm --stack dev imagevolume:nodeimage"
+    )
 
 
 def test_fix_commands_quote_what_the_shell_would_split() -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings({"volumes": volumes(volume(pullPolicy="always"))}, "dev")
-    assert "fix: pulumi config set --path 'imagevolume:volumes[0].pullPolicy' IfNotPresent" in str(
-        raised.value
+    assert (
+        "fix: pulumi config set --stack dev --path 'imagevolume:volumes[0].pullPolicy' IfNotPresent"
+        in str(raised.value)
     )
 
 
@@ -919,7 +496,11 @@ def test_a_secret_value_is_never_shown_back(cli: FakeCli) -> None:
     message = str(raised.value)
     assert "s3cr3t" not in message
     assert "imagevolume:kubeconfg = [secret]: is not a setting of this project; did you mean" in message
-    assert "pulumi config set imagevolume:kubeconfig VALUE --secret" in message
+    # The value moves to the right key without being shown: read back inside the command.
+    assert (
+        'fix: pulumi config set --stack dev --secret imagevolume:kubeconfig "$(pulumi config get --stack dev '
+        'imagevolume:kubeconfg)" && pulumi config rm --stack dev imagevolume:kubeconfg'
+    ) in message
     assert "imagevolume:podImage = [secret]: must be an OCI image reference" in message
 
 
@@ -964,7 +545,7 @@ def test_a_bad_gate_name_is_removed_not_every_gate_overwritten() -> None:
     with pytest.raises(SettingsError) as raised:
         parse_settings({"featureGates": '{"ImageVolume": true, "image-volume": true}'}, "dev")
     assert [p.fix for p in raised.value.problems] == [
-        "pulumi config rm --path imagevolume:featureGates.image-volume"
+        "pulumi config rm --stack dev --path imagevolume:featureGates.image-volume"
     ]
 
 
@@ -1088,7 +669,7 @@ def test_a_bad_registry_image_names_the_setting_and_the_pinned_default() -> None
         'imagevolume:registryImage = "Registry:3": must be an OCI image reference such as '
         f"{REGISTRY_IMAGE} or 127.0.0.1:5000/registry@sha256:<64 lowercase hex digits>: the stack's "
         "registry container runs it when a volume has a source\n"
-        f"    fix: pulumi config set imagevolume:registryImage {REGISTRY_IMAGE}"
+        f"    fix: pulumi config set --stack dev imagevolume:registryImage {REGISTRY_IMAGE}"
     )
 
 
@@ -1096,7 +677,8 @@ def test_a_registry_image_with_an_uppercase_digest_is_suggested_in_lowercase() -
     message = _problem({"registryImage": f"127.0.0.1:5000/registry@sha256:{'AB' * 32}"}, "registryImage")
     assert "this one has uppercase letters" in message
     assert message.endswith(
-        f"fix: pulumi config set imagevolume:registryImage 127.0.0.1:5000/registry@sha256:{'ab' * 32}"
+        "fix: pulumi config set --stack dev imagevolume:registryImage "
+        f"127.0.0.1:5000/registry@sha256:{'ab' * 32}"
     )
 
 
@@ -1105,7 +687,7 @@ def test_a_registry_image_in_existing_mode_is_refused_like_the_registry_port(tmp
     for key, value in (("registryPort", "5001"), ("registryImage", "imagevolume-registry:2.8.2")):
         assert _problem({**config, key: value}, key) == (
             f'imagevolume:{key} = "{value}": applies only when imagevolume:clusterMode is kind (it is '
-            f"existing)\n    fix: pulumi config rm imagevolume:{key}"
+            f"existing)\n    fix: pulumi config rm --stack dev imagevolume:{key}"
         )
 
 
@@ -1119,10 +701,12 @@ def test_a_secret_registry_image_is_refused_like_a_secret_registry_port() -> Non
     assert [str(p) for p in raised.value.problems] == [
         "imagevolume:registryPort = [secret]: cannot be a secret: the registry container publishes it, "
         "which Docker lists in plain text\n"
-        "    fix: pulumi config set imagevolume:registryPort NAME (without --secret)",
+        "    fix: pulumi config set --stack dev imagevolume:registryPort "
+        '"$(pulumi config get --stack dev imagevolume:registryPort)"',
         "imagevolume:registryImage = [secret]: cannot be a secret: the registry container runs it, "
         "which Docker lists in plain text\n"
-        "    fix: pulumi config set imagevolume:registryImage NAME (without --secret)",
+        "    fix: pulumi config set --stack dev imagevolume:registryImage "
+        '"$(pulumi config get --stack dev imagevolume:registryImage)"',
     ]
 
 
@@ -1145,7 +729,7 @@ def test_a_missing_kubeconfig_file_is_not_fixed_by_setting_it_again(
     problem = _problem({"clusterMode": "existing", "kubeconfig": path, "context": "prod"}, "kubeconfig")
     fix = problem.split("fix: ", 1)[1]
     assert shlex.split(fix)[-1] != path
-    assert fix == "pulumi config set imagevolume:kubeconfig /path/to/your/kubeconfig"
+    assert fix == "pulumi config set --stack dev imagevolume:kubeconfig /path/to/your/kubeconfig"
 
 
 def test_the_volumes_output_names_each_field_as_the_stack_file_does() -> None:
@@ -1221,3 +805,81 @@ def test_the_chosen_context_keeps_its_server(tmp_path: Path) -> None:
     assert chosen.server == "https://10.0.0.1:6443"
     expected = hashlib.sha256(b"prod\nhttps://10.0.0.1:6443").hexdigest()[:16]
     assert chosen.cluster_identifier == f"existing-{expected}"
+
+
+# --- keys of other namespaces ---------------------------------------------------------
+
+
+def test_a_kubernetes_provider_key_is_refused_and_moved_to_the_setting_it_meant(cli: FakeCli) -> None:
+    """The program's providers are explicit: kubernetes:context would be
+    ignored silently (pulumi-kubernetes reads it only for a default provider)."""
+    with pytest.raises(SettingsError) as raised:
+        run_program({}, cli=cli, foreign={"kubernetes:context": "kind-kind", "aws:region": "eu-west-1"})
+    assert cli.calls() == []
+    assert str(raised.value) == (
+        "stack 'dev': 1 problem in stack config, nothing was created:\n"
+        '- kubernetes:context = "kind-kind": is not read: this program\'s kubernetes provider is explicit '
+        "and takes its settings from imagevolume: keys; did you mean imagevolume:context?\n"
+        '    fix: pulumi config set --stack dev imagevolume:context "$(pulumi config get --stack dev '
+        'kubernetes:context)" && pulumi config rm --stack dev kubernetes:context'
+    )
+
+
+def test_a_mistyped_project_namespace_is_refused_with_a_did_you_mean() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({}, "dev", foreign={"imagevolumes:workers": "7", "ImageVolume:podname": "p"})
+    assert [(p.namespace, p.key) for p in raised.value.problems] == [
+        ("ImageVolume", "podname"),
+        ("imagevolumes", "workers"),
+    ]
+    assert "did you mean imagevolume:workers?" in str(raised.value)
+    assert "did you mean imagevolume:podName?" in str(raised.value)
+
+
+def test_a_command_provider_key_has_nothing_to_move_to() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({}, "dev", foreign={"command:dir": "/tmp"})
+    (problem,) = raised.value.problems
+    assert problem.fix == "pulumi config rm --stack dev command:dir"
+    assert "did you mean" not in str(problem)
+
+
+def test_other_namespaces_are_left_alone() -> None:
+    parse_settings({}, "dev", foreign={"aws:region": "eu-west-1", "pulumi:tags": "{}", "volume:x": "1"})
+
+
+def test_a_secret_in_another_namespace_is_moved_without_being_shown() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(
+            {}, "dev", foreign={"kubernetes:kubeconfig": "s3cr3t"}, foreign_secret={"kubernetes:kubeconfig"}
+        )
+    message = str(raised.value)
+    assert "s3cr3t" not in message
+    assert "kubernetes:kubeconfig = [secret]" in message
+    assert message.endswith(
+        'fix: pulumi config set --stack dev --secret imagevolume:kubeconfig "$(pulumi config get --stack dev '
+        'kubernetes:kubeconfig)" && pulumi config rm --stack dev kubernetes:kubeconfig'
+    )
+
+
+def test_foreign_keys_are_reported_with_the_projects_own_problems() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"workers": "eleven"}, "dev", foreign={"imagevolumes:workers": "7"})
+    assert [p.key for p in raised.value.problems] == ["workers", "workers"]
+    assert [p.namespace for p in raised.value.problems] == ["imagevolumes", "imagevolume"]
+
+
+# --- two fixes of one list ----------------------------------------------------------
+
+
+def test_fixes_of_several_checks_are_one_command_that_fixes_them_all() -> None:
+    """Each item's own fix would set the whole list (overwriting the others')
+    or remove by index (shifting the others'): one command for all."""
+    given = [["ls -l /volume"], ["cat", "/f"], ["cat", "/f"], "cat /g", [" "]]
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"checks": json.dumps(given)}, "dev")
+    fixes = {p.fix for p in raised.value.problems}
+    assert [p.key for p in raised.value.problems] == ["checks[0]", "checks[2]", "checks[3]", "checks[4]"]
+    corrected = [["ls", "-l", "/volume"], ["cat", "/f"], ["cat", "/g"]]
+    assert fixes == {f"pulumi config set --stack dev imagevolume:checks {shlex.quote(json.dumps(corrected))}"}
+    parse_settings({"checks": json.dumps(corrected)}, "dev")

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.settings.grammar import parse_image_reference, utf8_size
 from components.settings.model import WALKTHROUGH_ARTIFACT, Check, ImageVolume
-from components.settings.problems import rm_command, set_command
+from components.settings.problems import set_command
 from components.settings.reader import COMMAND_MAX_BYTES, INVALID, Reader
 
 CHECKS_MAX = 50
@@ -45,8 +45,9 @@ def _split_words(command_line: str) -> list[str]:
         return command_line.split()
 
 
-def _check_problem(reader: Reader, value: list[Any], index: int, argv: Any) -> tuple[str, str] | None:
-    """What is wrong with check `index` (what is allowed, the fix), or None."""
+def _check_problem(reader: Reader, argv: Any) -> tuple[str, list[str] | None] | None:
+    """What is wrong with one check (what is allowed, and the words to put in
+    its place, None to drop it), or None when it is good."""
     if (isinstance(argv, str) and argv.strip()) or (
         _is_argv(argv) and argv[0].strip() and any(c.isspace() for c in argv[0])
     ):
@@ -57,31 +58,23 @@ def _check_problem(reader: Reader, value: list[Any], index: int, argv: Any) -> t
             if isinstance(argv, str)
             else "its program name (argv[0]) has whitespace"
         )
-        fixed = [*value[:index], words, *value[index + 1 :]]
         # A secret's words are never shown back, not even split.
         guess = "split into words" if reader.is_secret("checks") else f"did you mean {json.dumps(words)}?"
-        return (
-            f"{what}: a check runs without a shell, one word per list item; {guess}",
-            reader.set_fix("checks", json.dumps(fixed)),
-        )
-    example = json.dumps([["ls", "-l", "/volume"], ["cat", "/volume/dir/file"]])
+        return f"{what}: a check runs without a shell, one word per list item; {guess}", words
     if not _is_argv(argv):
         return (
             f"must be a list of 1 to {CHECKS_MAX} commands, each a non-empty list of strings "
             "(argv, run without a shell; a non-empty program name)",
-            set_command("checks", example),
+            None,
         )
     if argv[0].strip() == "":
-        return (
-            "its program name (argv[0]) is blank; it names the program to run, e.g. ls",
-            set_command("checks", example),
-        )
+        return "its program name (argv[0]) is blank; it names the program to run, e.g. ls", None
     size = sum(utf8_size(word) for word in argv)
     if size > COMMAND_MAX_BYTES:
         return (
             f"its argv is {size} bytes (UTF-8) in all; what reaches one command is at most "
             f"{COMMAND_MAX_BYTES} bytes",
-            rm_command(f"checks[{index}]"),
+            None,
         )
     return None
 
@@ -100,19 +93,24 @@ def read_checks(reader: Reader, volumes: tuple[ImageVolume, ...]) -> tuple[Check
             reader.problem("checks", reader.raw["checks"], allowed, set_command("checks", example))
         return ()
     checks: list[Check] = []
+    found: list[tuple[int, str]] = []  # (index, what is allowed)
+    corrected: list[list[str]] = []  # the list with every problem fixed at once
     for index, argv in enumerate(value):
-        problem = _check_problem(reader, value, index, argv)
+        problem = _check_problem(reader, argv)
         if problem is not None:
-            reader.problem(f"checks[{index}]", argv, *problem)
-            continue
-        check = Check(tuple(argv))
-        if check in checks:
-            reader.problem(
-                f"checks[{index}]",
-                argv,
-                "must be unique: its command line names its verification output",
-                rm_command(f"checks[{index}]"),
-            )
-            continue
-        checks.append(check)
+            found.append((index, problem[0]))
+            replacement = problem[1]
+        elif Check(tuple(argv)) in checks:
+            found.append((index, "must be unique: its command line names its verification output"))
+            replacement = None
+        else:
+            checks.append(Check(tuple(argv)))
+            replacement = list(argv)
+        if replacement is not None and replacement not in corrected:
+            corrected.append(replacement)
+    # One fix for all of them: fixes of single items would overwrite each
+    # other (the list is one setting) or shift each other's indexes.
+    fix = reader.set_fix("checks", json.dumps(corrected)) if corrected else set_command("checks", example)
+    for index, what in found:
+        reader.problem(f"checks[{index}]", value[index], what, fix)
     return tuple(checks)

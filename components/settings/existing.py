@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from components.settings.grammar import control_characters
 from components.settings.kubeconfig import (
     KUBECONFIG_MAX_BYTES,
     REFERENCED_FILE_MAX_BYTES,
@@ -13,7 +14,7 @@ from components.settings.kubeconfig import (
     read_file,
 )
 from components.settings.model import ExistingClusterSettings
-from components.settings.problems import set_command
+from components.settings.problems import set_command, shell_quote
 from components.settings.reader import Reader
 from components.settings.registry import read_registry
 
@@ -36,6 +37,32 @@ def _read_kubeconfig(reader: Reader, path: str, full_path: str) -> str | None:
     except UnicodeDecodeError:
         reader.problem("kubeconfig", path, f"{allowed}; this file is not UTF-8 text (binary?)", fix)
         return None
+
+
+def _context_fix(text: str | None, full_path: str) -> str:
+    """The fix for a missing or unusable context: the file's current-context,
+    else its first context, when the name can be set; a context whose name
+    cannot (a control character) is renamed in the file first."""
+    names: list[str] = []
+    current = None
+    if text is not None:
+        try:
+            document = parse_kubeconfig(text)
+        except KubeconfigError:
+            document = {}
+        names = [c["name"] for c in document.get("contexts") or [] if isinstance(c.get("name"), str)]
+        current = document.get("current-context")
+    usable = [name for name in names if name and not control_characters(name)]
+    if usable:
+        return set_command("context", current if current in usable else usable[0])
+    if names:
+        renamed = "".join(c for c in names[0] if not control_characters(c)) or "my-context"
+        rename = (
+            f"kubectl --kubeconfig {shell_quote(full_path)} config rename-context "
+            f"{shell_quote(names[0])} {shell_quote(renamed)}"
+        )
+        return f"{rename} && {set_command('context', renamed)}"
+    return set_command("context", "my-context")
 
 
 def read_existing_cluster(reader: Reader) -> ExistingClusterSettings:
@@ -71,7 +98,7 @@ def read_existing_cluster(reader: Reader) -> ExistingClusterSettings:
             context,
             "is required when clusterMode is existing: the name of a context in the kubeconfig file "
             "(kubectl config get-contexts lists them)",
-            set_command("context", "my-context"),
+            _context_fix(text, full_path),
         )
         context = None
     registry = read_registry(reader)
@@ -88,7 +115,7 @@ def read_existing_cluster(reader: Reader) -> ExistingClusterSettings:
                 "context",
                 context,
                 f"cannot be used from {where}: {error}",
-                set_command("context", "my-context"),
+                _context_fix(text, full_path),
             )
         else:
             reader.problem(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 
 from components.settings.grammar import control_characters, utf8_size
-from components.settings.problems import NAMESPACE, escape, rm_command, set_command
+from components.settings.problems import NAMESPACE, Problem, copy_command, escape, rm_command, set_command
 from components.settings.reader import Reader, did_you_mean
 
 # Each string in stack config (values, names, list items, map keys), in UTF-8.
@@ -58,7 +59,7 @@ def check_secret_names(reader: Reader) -> None:
                 key,
                 reader.raw[key],
                 f"cannot be a secret: {why}",
-                f"{set_command(key, 'NAME')} (without --secret)",
+                copy_command(key, key),  # the same value, set without --secret
             )
 
 
@@ -68,17 +69,59 @@ def check_unknown_keys(reader: Reader) -> None:
         hint = f"did you mean {NAMESPACE}:{guess}? " if guess else ""
         fix = rm_command(key)
         value = reader.raw[key]
-        if guess and (
-            reader.is_secret(key) or control_characters(value) or utf8_size(value) > STRING_MAX_BYTES
-        ):
-            fix += f" && {set_command(guess, 'VALUE')}" + (" --secret" if reader.is_secret(key) else "")
+        if guess and reader.is_secret(key):
+            fix = f"{copy_command(guess, key, secret=True)} && {fix}"
+        elif guess and utf8_size(value) > STRING_MAX_BYTES:
+            fix = f"{set_command(guess, 'VALUE')} && {fix}"
         elif guess:
-            fix += f" && {set_command(guess, value)}"
+            fix = f"{set_command(guess, _without_controls(value))} && {fix}"
         reader.problem(
             key,
             reader.raw[key],
             f"is not a setting of this project; {hint}known: {', '.join(KNOWN_KEYS)}",
             fix,
+        )
+
+
+# Namespaces whose keys this program's explicit providers never read, and
+# what of theirs has a setting here (pulumi-kubernetes' provider config keys;
+# pulumi-command has no provider config).
+PROVIDER_NAMESPACES = {
+    "kubernetes": {"context": "context", "kubeconfig": "kubeconfig", "namespace": "namespace"},
+    "command": {},
+}
+
+
+def _own_namespace_guess(namespace: str) -> bool:
+    """Whether a namespace looks like a mistyped `imagevolume` (imagevolumes, ImageVolume, image-volume)."""
+    folded = namespace.lower().replace("-", "").replace("_", "")
+    return folded == NAMESPACE or difflib.SequenceMatcher(None, folded, NAMESPACE).ratio() >= 0.8
+
+
+def check_foreign_keys(reader: Reader, foreign: Mapping[str, str], secret: Collection[str]) -> None:
+    """Keys of other namespaces that were meant for this program: the
+    providers' own (which the program's explicit providers never read) and
+    mistyped project namespaces. Any other namespace is left alone."""
+    for full_key in sorted(foreign):
+        namespace, _, key = full_key.partition(":")
+        if namespace in PROVIDER_NAMESPACES:
+            ours = PROVIDER_NAMESPACES[namespace].get(key.split(".", 1)[0].split("[", 1)[0])
+            why = (
+                f"is not read: this program's {namespace} provider is explicit and takes its settings from "
+                f"{NAMESPACE}: keys"
+            )
+        elif namespace != NAMESPACE and _own_namespace_guess(namespace):
+            ours = did_you_mean(key, KNOWN_KEYS) or None
+            why = f"is not read: this project's namespace is {NAMESPACE}"
+        else:
+            continue
+        hint = f"; did you mean {NAMESPACE}:{ours}?" if ours else ""
+        fix = rm_command(key, namespace)
+        value = foreign[full_key]
+        if ours:
+            fix = f"{copy_command(ours, key, namespace=namespace, secret=full_key in secret)} && {fix}"
+        reader.problems.append(
+            Problem(key, value, why + hint, fix, secret=full_key in secret, namespace=namespace)
         )
 
 
@@ -107,6 +150,17 @@ def _strings_in(value: object, path: str) -> Iterator[tuple[str, str, bool]]:
         for name, item in value.items():
             yield f"{path}.{name}", name, True
             yield from _strings_in(item, f"{path}.{name}")
+
+
+def _with_string(value: object, path: str, target: str, new: str) -> object:
+    """A copy of a decoded value with the string (not name) at key path `target` replaced by `new`."""
+    if isinstance(value, str):
+        return new if path == target else value
+    if isinstance(value, list):
+        return [_with_string(item, f"{path}[{index}]", target, new) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {name: _with_string(item, f"{path}.{name}", target, new) for name, item in value.items()}
+    return value
 
 
 def _decoded(key: str, raw: str) -> object:
@@ -151,6 +205,13 @@ def check_strings(reader: Reader) -> None:
             cleaned = _without_controls(text)
             if size <= STRING_MAX_BYTES and cleaned != "" and not is_name:
                 fix = reader.set_fix(path, cleaned)  # the value without its control characters
+                decoded = _decoded(key, reader.raw[key])
+                reader.suggested[path] = (
+                    key,
+                    cleaned
+                    if key not in JSON_KEYS
+                    else json.dumps(_with_string(decoded, key, path, cleaned)),
+                )
             elif is_name or (path == key and key not in EXISTING_ONLY_KEYS):
                 fix = rm_command(path)  # a name goes; a top-level key falls back to its default
             else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import pulumi
@@ -23,12 +25,14 @@ class Problem:
     allowed: str
     fix: str
     secret: bool = False  # a secret config value is never shown back
+    namespace: str = NAMESPACE  # another one for a key the program does not read (kubernetes:context)
 
     def __str__(self) -> str:
         # Nothing given can reach the report raw: a value or key with a control
         # character would otherwise forge lines of it or drive the terminal.
         return (
-            f"{NAMESPACE}:{show_key(self.key)} = {self._shown_value()}: {escape(self.allowed)}\n"
+            f"{show_key(self.namespace)}:{show_key(self.key)} = {self._shown_value()}: "
+            f"{escape(self.allowed)}\n"
             f"    fix: {escape(self.fix)}"
         )
 
@@ -84,19 +88,47 @@ def _ansi_c(character: str) -> str:
 _ANSI_C_NAMES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\e"}
 
 
-def _key_words(key: str) -> str:
+def _key_words(key: str, namespace: str = NAMESPACE) -> str:
     # A key such as volumes[0].name is a path into a structured value.
     path_flag = "--path " if ("." in key or "[" in key) else ""
-    return f"{path_flag}{shell_quote(f'{NAMESPACE}:{key}')}"
+    return f"{path_flag}{shell_quote(f'{namespace}:{key}')}"
+
+
+# The stack whose config is being read: every fix names it (--stack), so a
+# fix is a complete command whichever stack is selected. Set by
+# fixes_for_stack around one stack's parse.
+_FIX_STACK: ContextVar[str] = ContextVar("fix_stack", default="")
+
+
+@contextlib.contextmanager
+def fixes_for_stack(stack: str) -> Iterator[None]:
+    token = _FIX_STACK.set(stack)
+    try:
+        yield
+    finally:
+        _FIX_STACK.reset(token)
+
+
+def _config_command(verb: str) -> str:
+    stack = _FIX_STACK.get()
+    return f"pulumi config {verb} --stack {shell_quote(stack)}" if stack else f"pulumi config {verb}"
 
 
 def set_command(key: str, value: str) -> str:
     """The `pulumi config set` line that stores `value` at `key`."""
-    return f"pulumi config set {_key_words(key)} {shell_quote(value)}"
+    return f"{_config_command('set')} {_key_words(key)} {shell_quote(value)}"
 
 
-def rm_command(key: str) -> str:
-    return f"pulumi config rm {_key_words(key)}"
+def copy_command(key: str, source: str, *, namespace: str = NAMESPACE, secret: bool = False) -> str:
+    """The `pulumi config set` line that stores at `key` the value now at
+    `source` (in `namespace`), read back with `pulumi config get` inside the
+    command: a secret is moved without being shown."""
+    read = f"{_config_command('get')} {_key_words(source, namespace)}"
+    return f'{_config_command("set")}{" --secret" if secret else ""} {_key_words(key)} "$({read})"'
+
+
+def rm_command(key: str, namespace: str = NAMESPACE) -> str:
+    return f"{_config_command('rm')} {_key_words(key, namespace)}"
 
 
 class SettingsError(pulumi.RunError):

@@ -33,6 +33,10 @@ class Reader:
         self.raw = raw
         self.secret_keys = frozenset(secret_keys)
         self.problems: list[Problem] = []
+        # A fix that suggests a value derived from the given one (its control
+        # characters dropped): key path -> (the top-level key, its whole new
+        # raw value), checked against the other rules before it is shown.
+        self.suggested: dict[str, tuple[str, str]] = {}
 
     def is_secret(self, key: str) -> bool:
         return re.split(r"[.\[]", key, maxsplit=1)[0] in self.secret_keys

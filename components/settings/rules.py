@@ -1,7 +1,7 @@
 """Which Kubernetes version, runtime and node image can serve image volumes.
 
 One row per rule; each row reads validated Settings and returns the Problems
-it finds. Source: ../shared/docs/REFERENCE.md section 2 (KEP-4639 feature
+it finds. Source: docs/runtimes.md sections 1 and 2 (KEP-4639 feature
 stages, CRI-O and containerd support, kind's node images).
 """
 
@@ -231,8 +231,8 @@ def _containerd_not_on_crio_image(rule: RuleInput) -> list[Problem]:
             "runtime",
             "containerd",
             f"does not match {rule.kind.node_image}, a CRI-O node image (its CRI socket is "
-            "/var/run/crio/crio.sock)",
-            set_command("runtime", "crio"),
+            "/var/run/crio/crio.sock); containerd runs in kind's own node images, such as the pinned kind's",
+            set_command("nodeImage", SUGGESTED_CONTAINERD_IMAGE),
         )
     ]
 

@@ -318,7 +318,23 @@ def read_volumes(reader: Reader, runtime: str | None, sources: Sources) -> tuple
                 set_command("volumes", example),
             )
         return ()
-    parsed = [(i, v) for i, item in enumerate(value) if (v := _volume(reader, i, item, sources)) is not None]
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            # `pulumi config set --path 'volumes[0].name'` refuses an item that
+            # is no map ("expected a map"): the fix sets the list, this item
+            # replaced by the default volume.
+            replaced = [default_volume(runtime) if i == index else other for i, other in enumerate(value)]
+            reader.problem(
+                f"volumes[{index}]",
+                item,
+                "each volume must be an object {name, reference or source, pullPolicy, mountPath, subPath?}",
+                reader.set_fix("volumes", json.dumps(replaced)),
+            )
+    parsed = [
+        (i, v)
+        for i, item in enumerate(value)
+        if isinstance(item, dict) and (v := _volume(reader, i, item, sources)) is not None
+    ]
     _unique(reader, "name", [(i, v.name) for i, v in parsed])
     _unique(reader, "mountPath", [(i, posixpath.normpath(v.mount_path)) for i, v in parsed])
     return tuple(v for _, v in parsed)

@@ -67,7 +67,9 @@ def test_a_resource_name_cannot_be_secret_and_says_why(key: str) -> None:
     message = str(raised.value)
     assert f"imagevolume:{key} = [secret]: cannot be a secret" in message
     assert "fine-name" not in message
-    assert f"pulumi config set imagevolume:{key}" in message
+    # The same value again, set without --secret, read back inside the command.
+    read_back = f"pulumi config get --stack dev imagevolume:{key}"
+    assert f'pulumi config set --stack dev imagevolume:{key} "$({read_back})"' in message
 
 
 def test_a_secret_context_keeps_the_cluster_name_output_secret(cli: FakeCli, tmp_path: Path) -> None:

@@ -128,19 +128,27 @@ def checkout(tmp_path: Path, docker_engine: DockerEngine) -> Iterator[Checkout]:
     subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
     (clone / ".venv").symlink_to(ROOT / ".venv")  # make's venv targets find it made
     env = {
+        **user_env(pulumi, home),
+        "PULUMI_CONFIG_PASSPHRASE": "a-users-own-passphrase",
+        # Nothing may be downloaded: a mirror that answers nothing.
+        "IMAGEVOLUME_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}",
+        "DOCKER_HOST": docker_engine.host,  # make up and destroy check the daemon first
+    }
+    yield Checkout(clone, env)
+
+
+def user_env(pulumi: Path, home: Path) -> dict[str, str]:
+    """A user's environment with a home of the test's own: the real pulumi,
+    then the venv's kubectl, first on PATH; no update check."""
+    return {
         "PATH": os.pathsep.join(
             [str(pulumi.parent), str(ROOT / ".venv" / "bin"), "/usr/local/bin:/usr/bin:/bin"]
         ),
         "HOME": str(home),
         "PULUMI_HOME": str(home / ".pulumi"),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_CONFIG_PASSPHRASE": "a-users-own-passphrase",
-        # Nothing may be downloaded: a mirror that answers nothing.
-        "IMAGEVOLUME_TOOLS_MIRROR": f"http://127.0.0.1:{closed_port()}",
         "LANG": "C.UTF-8",
-        "DOCKER_HOST": docker_engine.host,  # make up and destroy check the daemon first
     }
-    yield Checkout(clone, env)
 
 
 def closed_port() -> int:
