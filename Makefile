@@ -1,4 +1,4 @@
-# make test: set up .venv with the dev tools and run ruff, mypy and pytest (what CI runs).
+# make test: the fast tier: set up .venv with the dev tools, run ruff, shellcheck, mypy and pytest.
 # make up / preview / refresh / destroy / outputs / kubeconfig: plain pulumi commands for $(STACK) on your
 # own backend (pulumi login); up, refresh and destroy ask on a terminal, or go ahead with YES=1.
 # make tools: the pinned kind and pulumi (and kubectl on macOS) in .tools/bin; the targets above take

@@ -1,7 +1,7 @@
 """The versions this project pins and tests, in one table: the tools `make tools`
 fetches (with their published sha256), and kind's node images by release.
 The preflight, the settings rules, the stack files' tests and README are
-checked against it. Source: ../shared/docs/REFERENCE.md sections 2 and 6
+checked against it. Source: docs/runtimes.md sections 2 and 5
 (kind and kubectl sums from cert-manager/makefile-modules modules/tools/00_mod.mk;
 Pulumi's from pulumi/homebrew-tap Formula/pulumi.rb).
 """

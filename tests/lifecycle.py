@@ -6,7 +6,7 @@ delegated to hooks.
 The harness (tests/harness.py) models "create everything once". This module keeps
 the engine's STATE across calls (URN -> inputs, outputs, id, options, dependencies,
 provider reference) and decides, for every registration, the step the engine would
-take. The rules were read from upstream at the versions FIDELITY.md names; each rule
+take. The rules were read from upstream at the versions docs/fidelity.md names; each rule
 cites its file. Repositories: pulumi/pulumi (engine), pulumi/pulumi-command,
 pulumi/pulumi-go-provider (the `infer` framework pulumi-command is built on),
 pulumi/pulumi-kubernetes.

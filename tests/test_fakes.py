@@ -1,4 +1,4 @@
-"""The fake kind/kubectl/docker behave as the upstream tools do (FIDELITY.md
+"""The fake kind/kubectl/docker behave as the upstream tools do (docs/fidelity.md
 sections 3-5): each test pins one upstream behaviour the fakes imitate."""
 
 from __future__ import annotations

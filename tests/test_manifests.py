@@ -15,7 +15,7 @@ from components.pod.pod_spec import pod_manifest
 from components.settings import parse_settings
 from components.settings.model import KindClusterSettings
 
-# REFERENCE.md section 1, step 1, verbatim.
+# docs/walkthrough.md section 2 (step 1), verbatim.
 WALKTHROUGH_KIND_CONFIG = """
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -39,7 +39,7 @@ nodes:
 featureGates: {"ImageVolume": true}
 """
 
-# REFERENCE.md section 1, step 2, verbatim.
+# docs/walkthrough.md section 3 (step 2), verbatim.
 WALKTHROUGH_POD = """
 apiVersion: v1
 kind: Pod

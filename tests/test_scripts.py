@@ -369,7 +369,7 @@ def ready_budget(timeout: str) -> KindClusterSettings:
 
 def test_workers_that_get_ready_after_kinds_wait_are_waited_for_within_the_budget(cli: FakeCli) -> None:
     """kind's --wait covers the control plane only; a CRI-O worker is often Ready
-    tens of seconds later (FIDELITY.md section 3)."""
+    tens of seconds later (docs/fidelity.md section 3)."""
     cli.extra_env["FAKE_WORKER_READY_SECONDS"] = "40"
     code, _, stderr = create(cli)
     assert code == 0, stderr

@@ -772,7 +772,7 @@ def test_tools_dir_is_ignored_by_git() -> None:
 
 # --- the real pins --------------------------------------------------------------
 
-# The download locations of ../shared/docs/REFERENCE.md section 6: each
+# The download locations of docs/runtimes.md section 5: each
 # tool's URL is the one its published checksum was made for.
 REFERENCE_URLS = {
     "kind": r"https://github\.com/kubernetes-sigs/kind/releases/download/v{V}/kind-{os}-{arch}",

@@ -34,7 +34,7 @@ digest and the file sums: when no entry changed (and none is racily new) both ar
 returned without reading any file; any change, or a cache file of another format
 version, rebuilds both from scratch.
 
-The image (REFERENCE.md section 5): an OCI image index (``application/vnd.oci.image.
+The image (docs/runtimes.md section 4): an OCI image index (``application/vnd.oci.image.
 index.v1+json``) listing a linux/amd64 and a linux/arm64 image manifest, which share
 one uncompressed tar layer (``application/vnd.oci.image.layer.v1.tar``) holding the
 folder's entries at its root and differ only in their config's ``architecture``.

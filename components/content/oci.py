@@ -2,7 +2,7 @@
 
 Canonical JSON (sorted keys, no spaces, ASCII). The configs differ only in
 ``architecture``; both manifests name the one shared layer; no ``artifactType``, no
-annotations anywhere (REFERENCE.md section 5).
+annotations anywhere (docs/runtimes.md section 4).
 """
 
 from __future__ import annotations

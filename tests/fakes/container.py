@@ -3,9 +3,9 @@ container (echoserver:2.3) prints.
 
 Image catalogue (references a test may use):
 - quay.io/crio/artifact:v1: an image whose config has no rootfs.diff_ids.
-  CRI-O mounts it; containerd's unpacker refuses it (FIDELITY.md section 5).
+  CRI-O mounts it; containerd's unpacker refuses it (docs/fidelity.md section 5).
 - quay.io/crio/artifact:v2: the same files as a proper image; both mount it.
-  Both hold dir/file = "1\\n" and file = "2\\n" (REFERENCE.md section 1).
+  Both hold dir/file = "1\\n" and file = "2\\n" (docs/walkthrough.md section 6).
 - any reference listed in FAKE_OCI_ARTIFACTS (comma-separated): an OCI
   artifact with the same two files as layers titled "dir/file" and "file".
   CRI-O 1.33+ bind-mounts each file read-only; containerd cannot mount it.
@@ -521,8 +521,8 @@ def _tree(files: dict[str, Entry], sub_path: str | None) -> dict[str, Entry] | N
 
 
 def pod_status(cluster: Cluster, pod: dict[str, Any]) -> PodStatus:
-    """What the kubelet and the node's runtime make of the pod (FIDELITY.md
-    section 5; REFERENCE.md section 2, "How a failure shows")."""
+    """What the kubelet and the node's runtime make of the pod (docs/fidelity.md
+    section 5; docs/runtimes.md section 3, "How a failure shows")."""
     runtime = cluster.runtime
     failure = os.environ.get("FAKE_POD_FAILURE", "")
     name = pod["metadata"]["name"]
@@ -672,7 +672,7 @@ def container_mounts(cluster: Cluster, pod: dict[str, Any], container_name: str 
         if os.environ.get("FAKE_VOLUME_EMPTY") == "1":
             # A runtime that mounts an empty folder where the image should be,
             # without an error (reported with k3s's bundled containerd:
-            # ../shared/docs/REFERENCE.md section 5, "no silent empty mount").
+            # docs/runtimes.md section 4, "no silent empty mount").
             tree = {}
         path = canonical(volume_mount["mountPath"])
         if image.kind == "artifact" and cluster.runtime == "crio":
@@ -696,7 +696,7 @@ def container_mounts(cluster: Cluster, pod: dict[str, Any], container_name: str 
                 )
             continue
         # cri-o mountImage: an overlay with only lowerdirs, which the kernel
-        # mounts read-only; no noexec (FIDELITY.md section 5). containerd binds
+        # mounts read-only; no noexec (docs/fidelity.md section 5). containerd binds
         # its read-only snapshot view the same way.
         options = "rw,relatime" if writable else "ro,relatime"
         if cluster.runtime == "crio":

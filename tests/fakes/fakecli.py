@@ -574,7 +574,7 @@ def docker_cp(argv: list[str]) -> None:
         if found is None:
             fail(f"Error response from daemon: No such container: {name}")
             return
-        files = node_files(*found)  # cp reads a stopped container's files too (FIDELITY.md section 3)
+        files = node_files(*found)  # cp reads a stopped container's files too (docs/fidelity.md section 3)
         if path not in files:
             # moby daemon/archive.go containerFileNotFound: "Could not find the file %s in container %s"
             fail(f"Error response from daemon: Could not find the file {path} in container {name}")

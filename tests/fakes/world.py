@@ -43,7 +43,7 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 # default, and the local-path-storage namespace of kind's default storage
 # manifest: kind pkg/build/nodeimage/const_storage.go).
 BUILTIN_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"]
-# kind config with this criSocket: the nodes run CRI-O (REFERENCE.md section 1).
+# kind config with this criSocket: the nodes run CRI-O (docs/walkthrough.md section 2).
 CRIO_SOCKET = "unix:///var/run/crio/crio.sock"
 
 

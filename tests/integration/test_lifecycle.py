@@ -137,7 +137,7 @@ def test_a_volume_change_replaces_the_pod_and_re_runs_the_checks(cli: FakeCli) -
 
 def test_skip_await_would_break_every_pod_replacement(cli: FakeCli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Why the pod carries waitFor, not skipAwait: skipAwait also skips the wait
-    on delete, so the successor meets the old pod Terminating (FIDELITY.md 2)."""
+    on delete, so the successor meets the old pod Terminating (docs/fidelity.md section 2)."""
     monkeypatch.setattr(pod_spec, "POD_ANNOTATIONS", {"pulumi.com/skipAwait": "true"})
     stack = Stack(cli)
     assert stack.up().error is None

@@ -201,7 +201,7 @@ SUB_PATH_AT_VOLUME_DIR = [
 
 
 # (stack, extra config, fake world, the reason the error must give): each from
-# the strings the runtimes really report (FIDELITY.md section 5).
+# the strings the runtimes really report (docs/runtimes.md section 3).
 POD_FAILURES = [
     (
         "dev",
