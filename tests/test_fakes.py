@@ -626,7 +626,7 @@ def test_env_is_a_private_path_with_the_fakes(cli: FakeCli) -> None:
     for program in ("kind", "kubectl", "docker"):
         found = shutil.which(program, path=cli.env["PATH"])
         assert found is not None and Path(found).parent == cli.bin
-        assert "fakecli.py" in Path(found).read_text()
+        assert "from fakes.fakecli import main" in Path(found).read_text()
     assert json.loads(cli.run("echo '{}'").stdout) == {}
 
 

@@ -29,10 +29,6 @@ import os
 import posixpath
 import re
 import sys
-import tarfile
-import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -208,6 +204,11 @@ def _registry_container(cluster: Cluster, host: str) -> tuple[dict[str, Any] | N
 
 def _registry_get(record: dict[str, Any], path: str, accept: str = "") -> tuple[int, bytes, str]:
     """GET from the registry container's docker-registry (its published host port)."""
+    # Imported here, as below: a fake CLI call starts a Python each time, and
+    # most calls never pull (tests/fakes/cli.py).
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     _, host_port, _ = record["ports"][0]
     request = urllib.request.Request(
         f"http://127.0.0.1:{host_port}{path}", headers={"Accept": accept} if accept else {}
@@ -242,6 +243,8 @@ def _containerd_host(node: dict[str, Any], host: str) -> tuple[str, str] | None:
     text = files.get(f"/etc/containerd/certs.d/{host}/hosts.toml")
     if text is None:
         return None
+    import tomllib  # noqa: PLC0415
+
     try:
         hosts = tomllib.loads(text).get("host") or {}
     except tomllib.TOMLDecodeError:
@@ -260,6 +263,8 @@ def _crio_registry(node: dict[str, Any], name: str) -> dict[str, Any] | None:
     longest first: containers/image pkg/sysregistriesv2/system_registries_v2.go
     FindRegistry, refMatchingPrefix (the prefix, then ':', '/' or '@'); a
     later drop-in's entry for the same prefix wins; no prefix: the location."""
+    import tomllib  # noqa: PLC0415
+
     entries: dict[str, dict[str, Any]] = {}
     for path, text in sorted((node.get("crio_registries") or {}).items()):
         try:
@@ -309,6 +314,8 @@ def _load_pulled(path: Any) -> Image | None:
 def unpack(layers: list[bytes]) -> dict[str, Entry]:
     """A layer stack's regular files and symlinks (directories implied; a
     hard link is its target's bytes; OCI whiteouts ".wh.<name>" remove)."""
+    import tarfile  # noqa: PLC0415
+
     files: dict[str, Entry] = {}
     for blob in layers:
         with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as archive:

@@ -81,7 +81,7 @@ from fakes.world import Cluster
 
 DOCKER_VERSION = "Docker version 28.2.2, build e6534b4"
 PODMAN_VERSION = "podman version 5.4.1"
-WRAPPER_MARK = "fakecli.py"
+WRAPPER_MARK = "fakes.fakecli"  # in each wrapper tests/fakes/cli.py writes
 PULUMI_ENV = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
