@@ -12,7 +12,9 @@ your own `pulumi` is logged in to (docs/stack-config.md):
    pkg/cmd/pulumi/stack/stack_import.go, and encrypting with the old salt and
    your passphrase fails with `incorrect passphrase`);
 4. `pulumi stack import`. The plaintext export lives in a private temporary
-   folder and is removed whatever happens. The old state is left as it was.
+   folder and is removed whatever happens. The old state file is kept,
+   renamed <stack>.json.moved, so that make no longer offers to move it and
+   the old backend no longer lists the stack.
 
 Standard library only, with the system python3, like scripts/tools.py.
 """
@@ -63,14 +65,36 @@ def stack_exists(stack: str, env: Mapping[str, str]) -> bool:
     return True
 
 
+def old_state_files(stack: str) -> list[Path]:
+    """The old backend's state file of the stack (.json, .json.gz or .json.zst: pulumi
+    pkg/backend/diy/store.go)."""
+    folder = OLD_BACKEND / ".pulumi" / "stacks" / "imagevolume"
+    name = stack.rsplit("/", 1)[-1]
+    return [
+        path
+        for path in (folder / f"{name}{ext}" for ext in (".json", ".json.gz", ".json.zst"))
+        if path.is_file()
+    ]
+
+
 def move(stack: str, environ: Mapping[str, str]) -> None:
-    if not stack_exists(stack, old_env(environ)):
+    if not old_state_files(stack):
         raise MoveError(f"stack {stack} has no state in {OLD_BACKEND}: nothing to move")
     with tempfile.TemporaryDirectory(prefix="move-state-") as private:  # mode 0700
         exported = Path(private) / "old.json"
-        pulumi(
-            ["stack", "export", "--stack", stack, "--show-secrets", "--file", str(exported)], old_env(environ)
-        )
+        try:
+            pulumi(
+                ["stack", "export", "--stack", stack, "--show-secrets", "--file", str(exported)],
+                old_env(environ),
+            )
+        except MoveError as error:
+            if "passphrase" not in str(error):
+                raise
+            raise MoveError(
+                f"{error}\nthe old state needs the passphrase it was made with: write it into "
+                f"{OLD_BACKEND / 'passphrase'} (mode 0600) and run this again; your own "
+                "PULUMI_CONFIG_PASSPHRASE is left for the new stack"
+            ) from None
         if not stack_exists(stack, environ):
             pulumi(["stack", "init", stack, "--non-interactive"], environ)
         deployment = json.loads(exported.read_text())
@@ -81,8 +105,10 @@ def move(stack: str, environ: Mapping[str, str]) -> None:
         moved = Path(private) / "moved.json"
         moved.write_text(json.dumps(deployment))
         pulumi(["stack", "import", "--stack", stack, "--file", str(moved)], environ)
+    for path in old_state_files(stack):
+        path.rename(path.with_name(path.name + ".moved"))
     print(
-        f"moved stack {stack} from {OLD_BACKEND} into your backend; the old state is still there",
+        f"moved stack {stack} from {OLD_BACKEND} into your backend; the old state file is kept as *.moved",
         file=sys.stderr,
     )
 

@@ -41,11 +41,16 @@ need pulumi "install the Pulumi CLI (make tools), see https://www.pulumi.com/doc
 # it is empty, and then never reads PULUMI_CONFIG_PASSPHRASE_FILE (pulumi
 # pkg/secrets/passphrase/manager.go readPassphrase: os.LookupEnv).
 if [ -n "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "$PULUMI_CONFIG_PASSPHRASE" ]; then
-  die "PULUMI_CONFIG_PASSPHRASE is set but empty, and Pulumi would take the empty string as the passphrase: unset PULUMI_CONFIG_PASSPHRASE (Pulumi then asks for the passphrase, or reads PULUMI_CONFIG_PASSPHRASE_FILE), or give it a value"
+  die "PULUMI_CONFIG_PASSPHRASE is set but empty, and Pulumi would take the empty string as the passphrase: unset PULUMI_CONFIG_PASSPHRASE (Pulumi then reads PULUMI_CONFIG_PASSPHRASE_FILE, or asks on a terminal), or give it a value"
 fi
 
-tracked=Pulumi.$stack.yaml
-mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "$tracked" 2>/dev/null | tr -d "\"'" || true)
+# A fully qualified STACK (organization/imagevolume/dev) has the file of its
+# last part (pulumi sdk/go/common/workspace/paths.go ProjectStackPath).
+name=${stack##*/}
+tracked=Pulumi.$name.yaml
+# The clusterMode line's value, without a trailing comment or quotes.
+mode=$(sed -n 's/^[[:space:]]*imagevolume:clusterMode:[[:space:]]*//p' "$tracked" 2>/dev/null |
+  sed 's/[[:space:]]#.*$//; s/[[:space:]]*$//' | tr -d "\"'" || true)
 # preview, refresh and outputs run no command; up and destroy drive kubectl, and kind
 # unless the stack uses an existing cluster.
 if [ "$action" = up ] || [ "$action" = destroy ]; then
@@ -69,6 +74,9 @@ fi
 # The user's backend: whatever `pulumi login` (or PULUMI_BACKEND_URL) chose.
 if ! whoami=$(pulumi whoami --verbose --non-interactive 2>&1); then
   printf '%s\n' "$whoami" >&2
+  if [ -n "${PULUMI_BACKEND_URL:-}" ]; then
+    die "pulumi cannot use PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL (pulumi whoami fails, its error is above): fix it (a file:// folder must exist), or unset it to use the backend of pulumi login"
+  fi
   die "pulumi has no backend to keep the state in (pulumi whoami fails, its error is above): log in to one, e.g. pulumi login --local (state in ~/.pulumi), and run $(hint "$action") again"
 fi
 backend_url=$(printf '%s\n' "$whoami" | sed -n 's/^Backend URL: //p')
@@ -78,9 +86,16 @@ backend_url=$(printf '%s\n' "$whoami" | sed -n 's/^Backend URL: //p')
 # .json.zst: pulumi pkg/backend/diy/store.go), is never silently abandoned: a stack
 # there and not in the current backend stops here with the commands that move it.
 old_backend="file://$PWD/.pulumi"
-if [ "$backend_url" != "$old_backend" ] && [ "$backend_url" != "$old_backend/" ] &&
-  compgen -G ".pulumi/.pulumi/stacks/imagevolume/$stack.json*" >/dev/null &&
-  ! pulumi stack output --stack "$stack" --json --non-interactive >/dev/null 2>&1; then
+old_state=""
+for candidate in ".pulumi/.pulumi/stacks/imagevolume/$name.json" ".pulumi/.pulumi/stacks/imagevolume/$name.json.gz" ".pulumi/.pulumi/stacks/imagevolume/$name.json.zst"; do
+  [ -f "$candidate" ] && old_state=$candidate
+done
+# It has resources unless it is a plain file without one (a compressed one is
+# taken to have some); the stack in the user's backend counts as missing
+# while it has none (made by hand, or by a move stopped half-way).
+if [ "$backend_url" != "$old_backend" ] && [ "$backend_url" != "$old_backend/" ] && [ -n "$old_state" ] &&
+  { [ "${old_state%.json}" = "$old_state" ] || grep -q '"urn"' "$old_state"; } &&
+  ! pulumi stack export --stack "$stack" --non-interactive 2>/dev/null | grep -q '"urn"'; then
   # The line that keeps using it: with the old passphrase file, when make
   # generated one (an exported PULUMI_CONFIG_PASSPHRASE would win over it).
   printf -v keep 'export PULUMI_BACKEND_URL=%q' "$old_backend"
@@ -90,7 +105,7 @@ if [ "$backend_url" != "$old_backend" ] && [ "$backend_url" != "$old_backend/" ]
   printf -v stack_word '%q' "$stack"
   die "stack $stack has state in this checkout's .pulumi/ (the backend make used before) and none in your backend ($backend_url). Move it there:
   python3 scripts/move_state.py $stack_word
-(pulumi stack export --show-secrets there, pulumi stack init and pulumi stack import here, with the new stack's secrets provider; the old state stays), or keep using it there: $keep"
+(pulumi stack export --show-secrets there, pulumi stack init and pulumi stack import here, with the new stack's secrets provider; the old file is kept, renamed *.moved), or keep using it there: $keep"
 fi
 
 # Does the stack exist? `pulumi stack output` fails with "no stack named 'S'
@@ -113,14 +128,14 @@ if [ "$action" = outputs ] || [ "$action" = kubeconfig ]; then
     # The stack's kubeconfig (a secret output) in a file only its owner can
     # read, for kubectl; stdout is the export line alone, so
     # eval "$(make -s kubeconfig)" works.
-    target=$PWD/.pulumi/kubeconfig-$stack
+    target=$PWD/.pulumi/kubeconfig-$name
     mkdir -p .pulumi
     (
       umask 077
       pulumi stack output kubeconfig --stack "$stack" --show-secrets >"$target.tmp"
     ) || {
       rm -f "$target.tmp"
-      die "stack $stack has no kubeconfig output (its error is above): run make up"
+      die "could not read stack $stack's kubeconfig output (pulumi's error is above); a stack that has not been up yet has none: run $(hint up)"
     }
     mv "$target.tmp" "$target"
     echo "make kubeconfig: wrote $target (mode 0600); to use it:" >&2
@@ -150,7 +165,12 @@ if [ "$exists" = false ]; then
     listed=$(pulumi stack ls --non-interactive 2>/dev/null | awk 'NR > 1 { sub(/\*$/, "", $1); printf "%s ", $1 }' || true)
     die "there is no stack $stack and no $tracked: stack files here: ${files:-none}; stacks in your backend: ${listed:-none}. Check STACK=$stack, or create the stack on purpose: pulumi stack init $stack (then pulumi config set --stack $stack ..., and $(hint "$action"))"
   fi
-  pulumi stack init "$stack" --non-interactive >/dev/null
+  # On a terminal Pulumi may ask for the passphrase of the new stack's salt.
+  if [ -t 0 ]; then
+    pulumi stack init "$stack" >/dev/null
+  else
+    pulumi stack init "$stack" --non-interactive >/dev/null
+  fi
 fi
 
 # PULUMI_ARGS is split into words on whitespace, deliberately, and never
@@ -172,7 +192,7 @@ if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; the
   if [ -n "$recorded" ] && clusters=$(kind get clusters 2>/dev/null) &&
     ! printf '%s\n' "$clusters" | grep -Fqx -- "$recorded"; then
     echo "make up: kind cluster $recorded of stack $stack is gone (kind get clusters does not list it): recreating it, and the pod and checks on it" >&2
-    prefix="urn:pulumi:$stack::imagevolume::imagevolume:index"
+    prefix="urn:pulumi:$name::imagevolume::imagevolume:index"
     extra_args+=(
       --replace "$prefix:KindCluster\$command:local:Command::cluster-kind"
       --replace "$prefix:ImageVolumePod\$kubernetes:core/v1:Pod::image-volume-pod"
@@ -194,7 +214,7 @@ if [ "$action" = up ] && [ "$exists" = true ] && [ "${mode:-kind}" = kind ]; the
   if [ -n "$recorded" ] && [ -n "$(pulumi stack output contentDigests --stack "$stack" 2>/dev/null || true)" ] &&
     "$engine" info >/dev/null 2>&1 && ! "$engine" inspect --type container --format '{{.Id}}' "$recorded-registry" >/dev/null 2>&1; then
     echo "make up: the registry container $recorded-registry of stack $stack is gone: starting a new one and pushing again" >&2
-    extra_args+=(--replace "urn:pulumi:$stack::imagevolume::imagevolume:index:LocalRegistry\$command:local:Command::registry-container")
+    extra_args+=(--replace "urn:pulumi:$name::imagevolume::imagevolume:index:LocalRegistry\$command:local:Command::registry-container")
   fi
 fi
 

@@ -445,8 +445,9 @@ def install(
 
 
 def remove(tool: Tool, tools_dir: Path) -> None:
-    """A tool fetched before into .tools/bin, that .venv now provides: it would
-    stand first on PATH, at its old version after a bump."""
+    """A tool fetched before into .tools/bin that .venv or PATH now provides
+    at the pinned version: it would stand first on PATH, at its old version
+    after a bump."""
     with locked(tools_dir):
         stamp = read_stamp(tools_dir, tool)
         stamp_path(tools_dir, tool).unlink(missing_ok=True)
@@ -487,12 +488,19 @@ def ensure(
     for tool in tools:
         if not is_present(tool, tools_dir, where):
             found = first_on_path(tool.name, path, bin_dir(tools_dir))
-            if found is not None and reported_version(found, tool) == tool.version:
+            version = reported_version(found, tool) if found is not None else None
+            if found is not None and version == tool.version:
+                # A stale one in .tools/bin (an older pin) would run first: the targets put it first.
+                if (bin_dir(tools_dir) / tool.name).exists():
+                    remove(tool, tools_dir)
                 err.write(
                     f"tools: {tool.name} {tool.version}: {found} (on PATH at the pinned version; "
                     "not checked against the sha256 pin)\n"
                 )
                 continue
+            if found is not None:
+                shown = f"reports {version}" if version else "printed no version we could read in time"
+                err.write(f"tools: {found} {shown}, not the pinned {tool.version}: fetching it\n")
             install([tool], tools_dir, where, mirror, err)
         err.write(f"tools: {tool.name} {tool.version}: {bin_dir(tools_dir) / tool.name} (sha256-verified)\n")
 

@@ -37,6 +37,8 @@ BAD_CONFIGS: list[tuple[dict[str, str], str, str]] = [
     ({"nodeImage": "$(curl evil)"}, "nodeImage", ""),
     ({"nodeImage": "ghcr.io/carlory/kindnode-crio:latest"}, "kubernetesVersion", ""),
     ({"runtime": "docker"}, "runtime", ""),
+    ({"workerz": "-1"}, "workerz", ""),  # a fix's value that starts with '-' (pulumi config set -- -1)
+    ({"podName": "-pod"}, "podName", ""),
     ({"runtime": "CRI-O"}, "runtime", ""),
     ({"workers": "-1"}, "workers", ""),
     ({"workers": "1.5"}, "workers", ""),

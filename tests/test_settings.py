@@ -498,8 +498,9 @@ def test_a_secret_value_is_never_shown_back(cli: FakeCli) -> None:
     assert "imagevolume:kubeconfg = [secret]: is not a setting of this project; did you mean" in message
     # The value moves to the right key without being shown: read back inside the command.
     assert (
-        'fix: pulumi config set --stack dev --secret imagevolume:kubeconfig "$(pulumi config get --stack dev '
-        'imagevolume:kubeconfg)" && pulumi config rm --stack dev imagevolume:kubeconfg'
+        "fix: value=$(pulumi config get --stack dev imagevolume:kubeconfg) && "
+        'pulumi config set --stack dev --secret imagevolume:kubeconfig -- "$value" && '
+        "pulumi config rm --stack dev imagevolume:kubeconfg"
     ) in message
     assert "imagevolume:podImage = [secret]: must be an OCI image reference" in message
 
@@ -701,12 +702,12 @@ def test_a_secret_registry_image_is_refused_like_a_secret_registry_port() -> Non
     assert [str(p) for p in raised.value.problems] == [
         "imagevolume:registryPort = [secret]: cannot be a secret: the registry container publishes it, "
         "which Docker lists in plain text\n"
-        "    fix: pulumi config set --stack dev imagevolume:registryPort "
-        '"$(pulumi config get --stack dev imagevolume:registryPort)"',
+        "    fix: value=$(pulumi config get --stack dev imagevolume:registryPort) && "
+        'pulumi config set --stack dev imagevolume:registryPort -- "$value"',
         "imagevolume:registryImage = [secret]: cannot be a secret: the registry container runs it, "
         "which Docker lists in plain text\n"
-        "    fix: pulumi config set --stack dev imagevolume:registryImage "
-        '"$(pulumi config get --stack dev imagevolume:registryImage)"',
+        "    fix: value=$(pulumi config get --stack dev imagevolume:registryImage) && "
+        'pulumi config set --stack dev imagevolume:registryImage -- "$value"',
     ]
 
 
@@ -820,8 +821,9 @@ def test_a_kubernetes_provider_key_is_refused_and_moved_to_the_setting_it_meant(
         "stack 'dev': 1 problem in stack config, nothing was created:\n"
         '- kubernetes:context = "kind-kind": is not read: this program\'s kubernetes provider is explicit '
         "and takes its settings from imagevolume: keys; did you mean imagevolume:context?\n"
-        '    fix: pulumi config set --stack dev imagevolume:context "$(pulumi config get --stack dev '
-        'kubernetes:context)" && pulumi config rm --stack dev kubernetes:context'
+        "    fix: value=$(pulumi config get --stack dev kubernetes:context) && "
+        'pulumi config set --stack dev imagevolume:context -- "$value" && '
+        "pulumi config rm --stack dev kubernetes:context"
     )
 
 
@@ -857,8 +859,9 @@ def test_a_secret_in_another_namespace_is_moved_without_being_shown() -> None:
     assert "s3cr3t" not in message
     assert "kubernetes:kubeconfig = [secret]" in message
     assert message.endswith(
-        'fix: pulumi config set --stack dev --secret imagevolume:kubeconfig "$(pulumi config get --stack dev '
-        'kubernetes:kubeconfig)" && pulumi config rm --stack dev kubernetes:kubeconfig'
+        "fix: value=$(pulumi config get --stack dev kubernetes:kubeconfig) && "
+        'pulumi config set --stack dev --secret imagevolume:kubeconfig -- "$value" && '
+        "pulumi config rm --stack dev kubernetes:kubeconfig"
     )
 
 
@@ -883,3 +886,13 @@ def test_fixes_of_several_checks_are_one_command_that_fixes_them_all() -> None:
     corrected = [["ls", "-l", "/volume"], ["cat", "/f"], ["cat", "/g"]]
     assert fixes == {f"pulumi config set --stack dev imagevolume:checks {shlex.quote(json.dumps(corrected))}"}
     parse_settings({"checks": json.dumps(corrected)}, "dev")
+
+
+def test_a_value_that_starts_with_a_dash_is_not_taken_for_a_flag() -> None:
+    """pulumi config set KEY -1 fails: "unknown shorthand flag: '1' in -1"."""
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"workerz": "-1"}, "dev")
+    assert raised.value.problems[0].fix == (
+        "pulumi config set --stack dev imagevolume:workers -- -1 && "
+        "pulumi config rm --stack dev imagevolume:workerz"
+    )

@@ -343,6 +343,41 @@ def test_ensure_fetches_a_tool_on_path_at_another_version(
     )
 
 
+def test_ensure_removes_a_stale_tool_that_would_run_before_the_one_on_path(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    """.tools/bin comes first on the targets' PATH: one of an older pin would
+    run instead of the pinned one that ensure names."""
+    old = tmp_path / ".tools" / "bin" / "pulumi"
+    version_printer(old.parent, "pulumi", "v3.200.0")
+    on_path = version_printer(tmp_path / "gobin", "pulumi", "v3.259.0")
+    code, _, err = run_main(
+        ["ensure", "pulumi"],
+        tmp_path,
+        pins,
+        IMAGEVOLUME_TOOLS_MIRROR=mirror,
+        PATH=f"{on_path.parent}:/usr/bin:/bin",
+    )
+    assert code == 0, err
+    assert not old.exists()
+    assert f"tools: pulumi 3.259.0: {on_path} (on PATH" in err
+
+
+def test_ensure_says_which_tool_on_path_it_passed_over(
+    tmp_path: Path, server: Server, pins: Pins, mirror: str
+) -> None:
+    other = version_printer(tmp_path / "elsewhere", "pulumi", "v3.259.0-alpha.1")
+    code, _, err = run_main(
+        ["ensure", "pulumi"],
+        tmp_path,
+        pins,
+        IMAGEVOLUME_TOOLS_MIRROR=mirror,
+        PATH=f"{other.parent}:/usr/bin:/bin",
+    )
+    assert code == 0, err
+    assert f"tools: {other} reports 3.259.0-alpha.1, not the pinned 3.259.0: fetching it\n" in err
+
+
 def test_ensure_fetches_only_what_it_is_asked_for(
     tmp_path: Path, server: Server, pins: Pins, mirror: str
 ) -> None:

@@ -116,7 +116,8 @@ def _config_command(verb: str) -> str:
 
 def set_command(key: str, value: str) -> str:
     """The `pulumi config set` line that stores `value` at `key`."""
-    return f"{_config_command('set')} {_key_words(key)} {shell_quote(value)}"
+    end_of_flags = "-- " if value.startswith("-") else ""  # -1 is a value, not a flag
+    return f"{_config_command('set')} {_key_words(key)} {end_of_flags}{shell_quote(value)}"
 
 
 def copy_command(key: str, source: str, *, namespace: str = NAMESPACE, secret: bool = False) -> str:
@@ -124,7 +125,11 @@ def copy_command(key: str, source: str, *, namespace: str = NAMESPACE, secret: b
     `source` (in `namespace`), read back with `pulumi config get` inside the
     command: a secret is moved without being shown."""
     read = f"{_config_command('get')} {_key_words(source, namespace)}"
-    return f'{_config_command("set")}{" --secret" if secret else ""} {_key_words(key)} "$({read})"'
+    # An assignment's status is its command's: a failed get (no passphrase)
+    # stops the line instead of storing an empty value. `--` keeps a value
+    # that starts with '-' from being read as a flag.
+    write = f"{_config_command('set')}{' --secret' if secret else ''} {_key_words(key)}"
+    return f'value=$({read}) && {write} -- "$value"'
 
 
 def rm_command(key: str, namespace: str = NAMESPACE) -> str:

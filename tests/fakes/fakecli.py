@@ -2166,6 +2166,20 @@ def pulumi(argv: list[str]) -> None:
         # from its config; with no encryptionsalt there, the passphrase
         # provider makes one and SaveProjectStack writes it (io.go).
         _pulumi_ensure_salt(_pulumi_config_path(argv, stack))
+    elif words[:2] == ["stack", "export"]:
+        # pkg/cmd/pulumi/stack/stack_export.go: the deployment as JSON; a
+        # stack with recorded outputs (an up happened) has resources, the
+        # root stack resource at least.
+        stack = _pulumi_require(argv)
+        recorded_file = root() / "pulumi-outputs.json"
+        recorded = json.loads(recorded_file.read_text()).get(stack) if recorded_file.exists() else None
+        name = stack.rsplit("/", 1)[-1]
+        resources = (
+            [{"urn": f"urn:pulumi:{name}::imagevolume::pulumi:pulumi:Stack::imagevolume-{name}"}]
+            if recorded
+            else []
+        )
+        print(json.dumps({"version": 3, "deployment": {"manifest": {}, "resources": resources}}))
     elif words[:2] == ["stack", "output"]:
         stack = _pulumi_require(argv)
         # The outputs a test recorded for the stack (as an earlier up would):

@@ -193,11 +193,13 @@ def test_a_stack_created_on_purpose_needs_no_stack_file(cli: FakeCli, checkout: 
     assert cli.calls("pulumi")[-1] == ["preview", "--stack", "mine"]
 
 
-def old_state(checkout: Path, stack: str) -> None:
+def old_state(checkout: Path, stack: str, *, resources: bool = True) -> None:
     """What make kept in the checkout before: a file backend in .pulumi/ and its passphrase."""
     stacks = checkout / ".pulumi" / ".pulumi" / "stacks" / "imagevolume"
     stacks.mkdir(parents=True)
-    (stacks / f"{stack}.json").write_text('{"version": 3, "checkpoint": {}}\n')
+    urn = f"urn:pulumi:{stack}::imagevolume::pulumi:pulumi:Stack::imagevolume-{stack}"
+    checkpoint = {"latest": {"resources": [{"urn": urn}] if resources else []}}
+    (stacks / f"{stack}.json").write_text(json.dumps({"version": 3, "checkpoint": checkpoint}) + "\n")
     (checkout / ".pulumi" / "passphrase").write_text("0" * 64)
 
 
@@ -212,12 +214,67 @@ def test_state_left_in_the_checkout_is_never_silently_abandoned(cli: FakeCli, ch
         f"your backend ({backend_url(cli)}). Move it there:\n"
         "  python3 scripts/move_state.py dev\n"
         "(pulumi stack export --show-secrets there, pulumi stack init and pulumi stack import here, "
-        "with the new stack's secrets provider; the old state stays), or keep using it there: "
+        "with the new stack's secrets provider; the old file is kept, renamed *.moved), "
+        "or keep using it there: "
         f"export PULUMI_BACKEND_URL={old} {passphrase}; unset PULUMI_CONFIG_PASSPHRASE\n"
     )
     assert stacks_in(cli, backend_url(cli)) == []
     # Kept on using it there, it works as before.
     assert make(cli, checkout, "preview", PULUMI_BACKEND_URL=old).returncode == 0
+
+
+def test_old_state_is_not_abandoned_for_an_empty_stack_of_the_same_name(cli: FakeCli, checkout: Path) -> None:
+    """`pulumi stack init dev` by hand (or a move stopped half-way) makes an
+    empty stack: the old state's cluster would still be orphaned."""
+    old_state(checkout, "dev")
+    backends = {backend_url(cli): {"stacks": ["organization/imagevolume/dev"], "current": None}}
+    (cli.state / "pulumi-stacks").write_text(json.dumps(backends))
+    result = make(cli, checkout, "preview")
+    assert result.returncode == 1
+    assert "stack dev has state in this checkout's .pulumi/" in result.stderr
+    # Once the user's stack has resources (moved, or up there), the old file is left alone.
+    record_outputs(cli, "dev", clusterName="imagevolume-dev")
+    assert make(cli, checkout, "preview").returncode == 0
+
+
+@pytest.mark.parametrize("left", ["dev.json.bak", "dev.json.moved"])
+def test_a_backup_or_moved_state_file_is_not_old_state(cli: FakeCli, checkout: Path, left: str) -> None:
+    old_state(checkout, "dev")
+    stacks = checkout / ".pulumi" / ".pulumi" / "stacks" / "imagevolume"
+    (stacks / "dev.json").rename(stacks / left)
+    assert make(cli, checkout, "preview").returncode == 0
+
+
+def test_an_old_state_file_without_resources_is_nothing_to_move(cli: FakeCli, checkout: Path) -> None:
+    old_state(checkout, "dev", resources=False)
+    assert make(cli, checkout, "preview").returncode == 0
+
+
+def test_a_bad_backend_url_is_named(cli: FakeCli, checkout: Path) -> None:
+    result = make(cli, checkout, "preview", FAKE_PULUMI_ERROR="failed to open bucket")
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        f"make preview: pulumi cannot use PULUMI_BACKEND_URL={backend_url(cli)} (pulumi whoami fails, "
+        "its error is above): fix it (a file:// folder must exist), or unset it to use the backend of "
+        "pulumi login\n"
+    )
+
+
+def test_a_comment_on_the_cluster_mode_line_keeps_the_kind_checks(cli: FakeCli, checkout: Path) -> None:
+    (checkout / "Pulumi.cm.yaml").write_text("config:\n  imagevolume:clusterMode: kind  # the default\n")
+    result = make(cli, checkout, "up", STACK="cm", FAKE_DOCKER_DOWN="1")
+    assert result.returncode == 1
+    assert "the docker daemon is not reachable" in result.stderr
+
+
+def test_a_fully_qualified_stack_uses_its_own_stack_file(cli: FakeCli, checkout: Path) -> None:
+    """organization/imagevolume/existing is stack existing: Pulumi.existing.yaml
+    (clusterMode existing: no kind, no docker), healing URNs and the kubeconfig file by its name."""
+    cli.remove("kind")
+    cli.remove("docker")
+    result = make(cli, checkout, "up", STACK="organization/imagevolume/existing")
+    assert result.returncode == 0, result.stderr
+    assert cli.calls("pulumi")[-1] == ["up", "--stack", "organization/imagevolume/existing", "--yes"]
 
 
 def test_old_state_of_another_stack_does_not_stop_this_one(cli: FakeCli, checkout: Path) -> None:
@@ -288,7 +345,7 @@ def test_a_backend_error_is_shown_with_what_to_do(cli: FakeCli, checkout: Path) 
     error = "could not read the backend: access denied"
     result = make(cli, checkout, "up", FAKE_PULUMI_ERROR=error)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {error}\nmake up: pulumi has no backend")
+    assert result.stderr.startswith(f"error: {error}\nmake up: pulumi cannot use PULUMI_BACKEND_URL=")
 
 
 @pytest.mark.parametrize(
@@ -422,7 +479,7 @@ def test_kubeconfig_of_a_stack_without_one_leaves_no_file(cli: FakeCli, checkout
     result = make(cli, checkout, "kubeconfig")
     assert result.returncode == 1
     assert "current stack does not have output property 'kubeconfig'" in result.stderr
-    assert "stack dev has no kubeconfig output" in result.stderr
+    assert "could not read stack dev's kubeconfig output (pulumi's error is above)" in result.stderr
     assert not list((checkout / ".pulumi").glob("kubeconfig-dev*"))
 
 

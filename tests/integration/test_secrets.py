@@ -68,8 +68,8 @@ def test_a_resource_name_cannot_be_secret_and_says_why(key: str) -> None:
     assert f"imagevolume:{key} = [secret]: cannot be a secret" in message
     assert "fine-name" not in message
     # The same value again, set without --secret, read back inside the command.
-    read_back = f"pulumi config get --stack dev imagevolume:{key}"
-    assert f'pulumi config set --stack dev imagevolume:{key} "$({read_back})"' in message
+    read_back = f"value=$(pulumi config get --stack dev imagevolume:{key})"
+    assert f'{read_back} && pulumi config set --stack dev imagevolume:{key} -- "$value"' in message
 
 
 def test_a_secret_context_keeps_the_cluster_name_output_secret(cli: FakeCli, tmp_path: Path) -> None:

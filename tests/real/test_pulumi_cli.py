@@ -305,6 +305,8 @@ def test_state_from_the_old_in_checkout_backend_moves_with_the_printed_commands(
     assert changed["Pulumi.dev.yaml"][0].startswith("+encryptionsalt: v1:")  # the new stack's salt alone
     listed = checkout.ok("pulumi", "stack", "ls")
     assert [line.split()[0].rstrip("*") for line in listed.splitlines()[1:]] == ["dev"]
+    stacks = checkout.path / ".pulumi" / ".pulumi" / "stacks" / "imagevolume"
+    assert (stacks / "dev.json.moved").is_file() and not (stacks / "dev.json").exists()
     moved = checkout.ok("pulumi", "stack", "output", "--stack", "dev", "kubeconfig", "--show-secrets")
     assert moved.strip() == "apiVersion: v1  # the old stack's"
     assert json.loads(checkout.ok("make", "-s", "outputs")) == {"kubeconfig": "[secret]"}
