@@ -111,12 +111,12 @@ fi
 # Does the stack exist? `pulumi stack output` fails with "no stack named 'S'
 # found" when it does not (pulumi pkg/backend/backenderr); any other failure
 # is shown as it is. Unlike `stack select`, it leaves the selected stack alone.
-if select_error=$(pulumi stack output --stack "$stack" --json --non-interactive 2>&1 >/dev/null); then
+if probe_error=$(pulumi stack output --stack "$stack" --json --non-interactive 2>&1 >/dev/null); then
   exists=true
-elif [[ $select_error == *"no stack named"* ]]; then
+elif [[ $probe_error == *"no stack named"* ]]; then
   exists=false
 else
-  printf '%s\n' "$select_error" >&2
+  printf '%s\n' "$probe_error" >&2
   die "pulumi stack output --stack $stack failed (its error is above)"
 fi
 
