@@ -30,6 +30,17 @@ def test_a_privileged_container_runs_through_the_runtime_wrapper(
     assert not effective & (1 << CAP_SYS_RESOURCE)
 
 
+def test_a_privileged_exec_runs_through_the_runtime_wrapper(docker: DockerEngine, busybox_image: str) -> None:
+    require(docker.own is not None, "a dockerd the tier started (with the runc wrapper)")
+    # kind runs every command in a node with docker exec --privileged: runc
+    # exec gets the process (with every capability) in a --process file.
+    container = docker.container("--privileged", "--init", busybox_image, "sleep", "600")
+    result = docker.run("exec", "--privileged", container, "grep", "CapEff", "/proc/self/status")
+    effective = int(result.stdout.split()[1], 16)
+    assert effective & (1 << CAP_SYS_ADMIN), "privileged: CAP_SYS_ADMIN"
+    assert not effective & (1 << CAP_SYS_RESOURCE)
+
+
 def test_clean_real_removes_what_a_crashed_run_left(
     docker: DockerEngine, busybox_image: str, tmp_path: Path
 ) -> None:
