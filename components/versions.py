@@ -89,6 +89,11 @@ KIND_NODE_IMAGES: dict[str, NodeImage] = {
         "sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", (2, 3, 1), "0.32.0"
     ),
 }
+# This project's own node image (make node-image: images/node/build.sh) by
+# tag, and the containerd it ships (scripts/real-tools.sh). It is built on the
+# user's machine, so there is no digest to pin.
+PROJECT_NODE_IMAGE = "imagevolume/node"
+PROJECT_NODE_IMAGES: dict[str, tuple[int, int, int]] = {"v1.36.3": (2, 3, 7)}
 # The pinned kind's own node image.
 KIND_DEFAULT_NODE_IMAGE = "kindest/node:v1.36.1@" + KIND_NODE_IMAGES["v1.36.1"].digest
 # kind v0.32.0 is the first release that can run Kubernetes 1.36 node images (kubeadm v1beta4).

@@ -10,6 +10,7 @@ from harness import write_kubeconfig
 
 from components import versions
 from components.settings import parse_settings
+from components.settings.model import KindClusterSettings
 from components.settings.problems import SettingsError
 from components.settings.rules import RULES, containerd_version
 from components.versions import KIND_DEFAULT_NODE_IMAGE, NodeImage
@@ -156,6 +157,26 @@ def test_containerd_version_is_read_only_from_known_images() -> None:
     assert containerd_version("kindest/node:v1.35.0@sha256:" + "1" * 64) is None  # another build
     assert containerd_version("docker.io/kindest/node:v1.36.1") == (2, 3, 1)
     assert containerd_version("example.com/kindest/node:v1.36.1") is None
+
+
+def test_the_projects_own_node_image_is_known_by_tag() -> None:
+    # make node-image imports imagevolume/node:<kubernetes version>; a docker
+    # import has no digest to pin, so the tag alone says what it ships.
+    assert containerd_version("imagevolume/node:v1.36.3") == (2, 3, 7)
+    assert containerd_version("imagevolume/node:v1.36.2") is None
+    assert containerd_version("example.com/imagevolume/node:v1.36.3") is None
+    settings = parse_settings(
+        {"volumes": SUB_PATH_VOLUMES, "nodeImage": "imagevolume/node:v1.36.3", "runtime": "containerd"}, "dev"
+    )
+    assert isinstance(settings.cluster, KindClusterSettings)
+    assert settings.cluster.node_image == "imagevolume/node:v1.36.3"
+
+
+def test_crio_on_the_projects_containerd_node_image_is_refused() -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings({"nodeImage": "imagevolume/node:v1.36.3", "runtime": "crio"}, "dev")
+    assert [p.key for p in raised.value.problems] == ["runtime"]
+    assert "runs containerd" in str(raised.value)
 
 
 def test_existing_cluster_without_a_version_skips_version_rules(tmp_path: Path) -> None:

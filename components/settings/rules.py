@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from components.settings.grammar import KubernetesVersion, parse_image_reference
 from components.settings.model import DEFAULT_NODE_IMAGE, WALKTHROUGH_ARTIFACT, KindClusterSettings, Settings
 from components.settings.problems import Problem, rm_command, set_command
-from components.versions import KIND_DEFAULT_NODE_IMAGE, KIND_NODE_IMAGES, NodeImage
+from components.versions import (
+    KIND_DEFAULT_NODE_IMAGE,
+    KIND_NODE_IMAGES,
+    PROJECT_NODE_IMAGE,
+    PROJECT_NODE_IMAGES,
+    NodeImage,
+)
 
 GATE = "ImageVolume"
 # kind's node images on Docker Hub, under each name a client resolves there.
@@ -140,9 +146,15 @@ def kind_release_image(node_image: str) -> NodeImage | None:
 
 
 def containerd_version(node_image: str) -> tuple[int, int, int] | None:
-    """The containerd a kind node image ships, when it is a known kind release's."""
+    """The containerd a node image ships, when it is a known kind release's or
+    this project's own (make node-image)."""
     known = kind_release_image(node_image)
-    return known.containerd if known else None
+    if known is not None:
+        return known.containerd
+    reference = parse_image_reference(node_image)
+    if reference is None or reference.name != PROJECT_NODE_IMAGE or reference.tag is None:
+        return None
+    return PROJECT_NODE_IMAGES.get(reference.tag)
 
 
 def _show(version: tuple[int, int, int] | None) -> str:
@@ -208,7 +220,7 @@ def _crio_needs_crio_image(rule: RuleInput) -> list[Problem]:
     if rule.kind is None or rule.kind.runtime != "crio":
         return []
     reference = parse_image_reference(rule.kind.node_image)
-    if reference is None or reference.name not in KIND_NODE_NAMES:
+    if reference is None or reference.name not in (*KIND_NODE_NAMES, PROJECT_NODE_IMAGE):
         return []
     return [
         Problem(
