@@ -14,15 +14,24 @@ from harness import ROOT
 
 SCRIPT = ROOT / "scripts" / "real-tools.sh"
 STAND_IN_GO = """#!/bin/sh
-# Writes the file a build would: go install -> $GOBIN/<last path element>, go build -o PATH -> PATH.
-out=
+# Writes the files a build would: go install -> $GOBIN/<last path element> of each
+# MODULE/PATH@VERSION; go build -o PATH -> PATH, or -o DIR/ -> DIR/<last path element>
+# of each package named.
+write() { printf 'binary\\n' >"$1"; chmod +x "$1"; }
 case "$1" in
-  install) name=${3%@*}; out=$GOBIN/${name##*/} ;;
-  build) while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done ;;
-  *) exit 0 ;;
+  install)
+    for arg; do
+      case $arg in *@*) name=${arg%@*}; write "$GOBIN/${name##*/}" ;; esac
+    done ;;
+  build)
+    out= previous=
+    for arg; do [ "$previous" = -o ] && out=$arg; previous=$arg; done
+    case $out in
+      */) for arg; do case $arg in k8s.io/*) write "$out${arg##*/}" ;; esac; done ;;
+      *) write "$out" ;;
+    esac ;;
 esac
-printf 'binary\\n' >"$out"
-chmod +x "$out"
+exit 0
 """
 
 
@@ -36,12 +45,17 @@ def real_tools(cache: Path, bin_dir: Path, *programs: str) -> subprocess.Complet
     )
 
 
-def test_building_one_program_keeps_the_others_checksums(tmp_path: Path) -> None:
+def stand_in_go(tmp_path: Path) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     go = bin_dir / "go"
     go.write_text(STAND_IN_GO)
     go.chmod(go.stat().st_mode | stat.S_IXUSR)
+    return bin_dir
+
+
+def test_building_one_program_keeps_the_others_checksums(tmp_path: Path) -> None:
+    bin_dir = stand_in_go(tmp_path)
     cache = tmp_path / "cache"
     assert real_tools(cache, bin_dir, "kind").returncode == 0
     second = real_tools(cache, bin_dir, "pulumi")
@@ -53,5 +67,37 @@ def test_building_one_program_keeps_the_others_checksums(tmp_path: Path) -> None
 def test_an_unknown_program_is_named_with_the_known_ones(tmp_path: Path) -> None:
     result = real_tools(tmp_path / "cache", tmp_path, "kubectl")
     assert result.returncode == 2
-    known = "kind pulumi pulumi-resource-kubernetes"
+    known = "kind pulumi pulumi-resource-kubernetes kubernetes containerd crictl etcd coredns pause"
     assert f"unknown program 'kubectl': the programs are {known}" in result.stderr
+
+
+def test_the_node_programs_are_kept_off_path(tmp_path: Path) -> None:
+    # A containerd in $cache/bin (first on PATH in make test-real) would be the
+    # one a dockerd started there runs.
+    bin_dir = stand_in_go(tmp_path)
+    cache = tmp_path / "cache"
+    result = real_tools(cache, bin_dir, "kubernetes", "containerd", "crictl", "etcd", "coredns", "pause")
+    assert result.returncode == 0, result.stderr
+    node_bin = sorted(path.name for path in (cache / "node-bin").iterdir())
+    kubernetes = [
+        "kubelet",
+        "kubeadm",
+        "kubectl",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ]
+    others = [
+        "kube-proxy",
+        "containerd",
+        "containerd-shim-runc-v2",
+        "ctr",
+        "crictl",
+        "etcd",
+        "coredns",
+        "pause",
+    ]
+    assert node_bin == sorted(kubernetes + others)
+    assert list((cache / "bin").iterdir()) == []
+    names = [line.split()[0] for line in (cache / "tools.sha256").read_text().splitlines()]
+    assert names == ["containerd", "coredns", "crictl", "etcd", "kubelet", "pause"]

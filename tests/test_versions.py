@@ -7,7 +7,15 @@ import re
 
 from harness import ROOT, stack_file_config
 
-from components.versions import KIND, KIND_DEFAULT_NODE_IMAGE, KIND_NODE_IMAGES, KUBECTL, PULUMI, TOOLS
+from components.versions import (
+    KIND,
+    KIND_DEFAULT_NODE_IMAGE,
+    KIND_NODE_IMAGES,
+    KUBECTL,
+    PROJECT_NODE_IMAGES,
+    PULUMI,
+    TOOLS,
+)
 
 README = (ROOT / "README.md").read_text()
 
@@ -38,3 +46,19 @@ def test_the_pulumi_sdk_is_the_clis_release() -> None:
 def test_kubectl_is_pinned_at_the_newest_kubernetes_the_table_knows() -> None:
     newest = max(KIND_NODE_IMAGES, key=lambda tag: tuple(int(p) for p in tag[1:].split(".")))
     assert KUBECTL.version.split(".")[:2] == newest[1:].split(".")[:2]
+
+
+def test_the_projects_node_image_entry_is_what_the_build_pins() -> None:
+    # The tag is the Kubernetes version tools/kubernetes builds; the containerd
+    # the one scripts/real-tools.sh builds into it.
+    kubernetes = re.search(
+        r"^\s*(?:require )?k8s.io/kubernetes (v[0-9.]+)( // indirect)?$",
+        (ROOT / "tools/kubernetes/go.mod").read_text(),
+        re.M,
+    )
+    containerd = re.search(
+        r"^containerd_version=v([0-9.]+)$", (ROOT / "scripts/real-tools.sh").read_text(), re.M
+    )
+    assert kubernetes and containerd
+    pinned = {kubernetes[1]: tuple(map(int, containerd[1].split(".")))}
+    assert pinned == PROJECT_NODE_IMAGES

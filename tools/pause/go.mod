@@ -1,0 +1,4 @@
+// The node image's pause (sandbox) image program: the project's own.
+module imagevolume.local/tools/pause
+
+go 1.26.0
