@@ -21,13 +21,16 @@ def run_script(
     *,
     prefix: Sequence[str] = (),
     timeout: float = 300,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`relative` (e.g. components/registry/run.sh) with `environment` added to
-    one whose docker talks to `engine`; `prefix` runs it as another user."""
+    one whose docker talks to `engine`; `prefix` runs it as another user;
+    `stdin` is what the script reads (the kubeconfig, for the pod's scripts)."""
     text = ShellScript(PROJECT / relative).text()
     return subprocess.run(
         [*prefix, "/bin/sh", "-c", text, Path(relative).name],
         env={**engine.environment(), **environment},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
