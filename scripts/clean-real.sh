@@ -32,6 +32,14 @@ if docker version >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     [[ -z $ids ]] || docker "$kind" rm $ids >/dev/null
   done
+  # kind's node containers carry kind's label only: the real_cluster tier's
+  # clusters are named ivt<run id>-kind (their /var volumes go with them).
+  mapfile -t nodes < <(docker ps -a --filter "label=io.x-k8s.kind.cluster" --format '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}' |
+    awk '$2 ~ /^ivt[0-9a-f]+-/ { print $1 }')
+  ((${#nodes[@]} == 0)) || docker rm -f -v "${nodes[@]}" >/dev/null
+  # The node images the tier imported (tests/real/test_node_image.py).
+  mapfile -t node_images < <(docker image ls -q "imagevolume-test/node" | sort -u)
+  ((${#node_images[@]} == 0)) || docker image rm -f "${node_images[@]}" >/dev/null
   ids=$(docker image ls -q --filter "label=$label" | sort -u)
   # shellcheck disable=SC2086
   [[ -z $ids ]] || docker image rm -f $ids >/dev/null

@@ -4,6 +4,7 @@ runtime wrapper, and make clean-real after a crashed run."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,23 @@ def test_clean_real_removes_what_a_crashed_run_left(
     container = docker.out("run", "-d", "--label", crashed, "--init", busybox_image, "sleep", "600")
     volume = docker.out("volume", "create", "--label", crashed)
     network = docker.out("network", "create", "--label", crashed, docker.name("crashed"))
+    # Nodes of kind clusters carry kind's label only (their image is not ours):
+    # the real_cluster tier's cluster (ivt<run id>-kind) goes, somebody else's stays.
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    shutil.copy(shutil.which("busybox") or "/bin/busybox", root / "busybox")
+    plain_image = docker.track("image", f"{docker.prefix}plain:1")
+    docker.run_bytes_in(
+        "import",
+        "-",
+        plain_image,
+        data=subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True, check=True).stdout,
+    )
+    kind = "io.x-k8s.kind.cluster"
+    node = docker.out("create", "--label", f"{kind}=ivt0123abcd-kind", plain_image, "/busybox", "true")
+    theirs = docker.track(
+        "container", docker.out("create", "--label", f"{kind}=dev", plain_image, "/busybox", "true")
+    )
     # A pid file of a daemon that is gone: removed, nothing killed.
     state = tmp_path / "state"
     state.mkdir()
@@ -64,5 +82,7 @@ def test_clean_real_removes_what_a_crashed_run_left(
     assert not docker.exists("container", container)
     assert not docker.exists("volume", volume)
     assert not docker.exists("network", network)
+    assert not docker.exists("container", node)
+    assert docker.exists("container", theirs)
     assert list(state.iterdir()) == []
     assert os.path.exists(docker.host.removeprefix("unix://")) or not docker.host.startswith("unix://")
