@@ -5,7 +5,8 @@
 # the checksum database and a go.sum: kind's own (go install), or the go.sum of
 # the wrapper module in tools/ (see tools/README.md) for the programs whose
 # go.mod has replace directives or whose main package needs generated files.
-# Each binary's name, version and sha256 are recorded in $cache/tools.sha256;
+# Each program's name, version and sha256 (for a module that builds several,
+# the one it is named by) are recorded in $cache/tools.sha256;
 # $cache/bin holds the current ones (put it first on PATH, as make test-real
 # does).
 #
@@ -41,6 +42,10 @@ command -v go >/dev/null 2>&1 || {
   exit 1
 }
 mkdir -p "$cache/bin" "$cache/node-bin" "$cache/builds" "$cache/tmp"
+# One run at a time per cache: a second waits here rather than removing the
+# first one's half-built folder.
+exec 8>"$cache/real-tools.lock"
+flock 8
 export GOMODCACHE=$cache/go/mod GOCACHE=$cache/go/build GOFLAGS=-trimpath
 
 # The version a wrapper's go.mod requires of a module (the single place it is pinned).

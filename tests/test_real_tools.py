@@ -101,3 +101,40 @@ def test_the_node_programs_are_kept_off_path(tmp_path: Path) -> None:
     assert list((cache / "bin").iterdir()) == []
     names = [line.split()[0] for line in (cache / "tools.sha256").read_text().splitlines()]
     assert names == ["containerd", "coredns", "crictl", "etcd", "kubelet", "pause"]
+
+
+def test_the_test_real_recipe_is_shell_that_parses(tmp_path: Path) -> None:
+    # A comma in the text of a make $(if ...) once cut the recipe in two.
+    printed = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test-real"],
+        cwd=ROOT,
+        env={**os.environ, "IMAGEVOLUME_CACHE": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    parsed = subprocess.run(["sh", "-n"], input=printed.stdout, capture_output=True, text=True, check=False)
+    assert parsed.returncode == 0, f"{parsed.stderr}\n{printed.stdout}"
+
+
+def test_the_node_image_build_stops_before_building_when_no_docker_answers(tmp_path: Path) -> None:
+    # A build takes many minutes: an engine that cannot take the image is named first.
+    bin_dir = stand_in_go(tmp_path)
+    docker = bin_dir / "docker"
+    docker.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    docker.chmod(0o755)
+    cache = tmp_path / "cache"
+    result = subprocess.run(
+        [str(ROOT / "images" / "node" / "build.sh")],
+        env={**os.environ, "IMAGEVOLUME_CACHE": str(cache), "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    if os.geteuid() != 0:
+        assert "needs root" in result.stderr
+    else:
+        assert "no Docker daemon answers" in result.stderr
+        assert "IMAGEVOLUME_NODE_IMPORT=0" in result.stderr
+    assert not cache.exists()
