@@ -92,7 +92,7 @@ KIND_NODE_IMAGES: dict[str, NodeImage] = {
 # This project's own node image (make node-image: images/node/build.sh) by
 # tag, and the containerd it ships (scripts/real-tools.sh). It is built on the
 # user's machine, so there is no digest to pin.
-PROJECT_NODE_IMAGE = "imagevolume/node"
+PROJECT_NODE_IMAGE = "localhost/imagevolume/node"
 PROJECT_NODE_IMAGES: dict[str, tuple[int, int, int]] = {"v1.36.3": (2, 3, 7)}
 # The pinned kind's own node image.
 KIND_DEFAULT_NODE_IMAGE = "kindest/node:v1.36.1@" + KIND_NODE_IMAGES["v1.36.1"].digest

