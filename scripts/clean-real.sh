@@ -37,8 +37,11 @@ if docker version >/dev/null 2>&1; then
   mapfile -t nodes < <(docker ps -a --filter "label=io.x-k8s.kind.cluster" --format '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}' |
     awk '$2 ~ /^ivt[0-9a-f]+-/ { print $1 }')
   ((${#nodes[@]} == 0)) || docker rm -f -v "${nodes[@]}" >/dev/null
-  # The node images the tier imported (tests/real/test_node_image.py).
-  mapfile -t node_images < <(docker image ls -q "imagevolume-test/node" | sort -u)
+  # The node images the tier imported (tests/real/test_node_image.py), and the
+  # temporary names of a node image build that was killed (images/node/build.sh).
+  mapfile -t node_images < <(docker image ls -q "localhost/imagevolume-test/node" | sort -u)
+  ((${#node_images[@]} == 0)) || docker image rm -f "${node_images[@]}" >/dev/null
+  mapfile -t node_images < <(docker image ls --format '{{.Repository}}:{{.Tag}}' "localhost/imagevolume/node-rootfs")
   ((${#node_images[@]} == 0)) || docker image rm -f "${node_images[@]}" >/dev/null
   ids=$(docker image ls -q --filter "label=$label" | sort -u)
   # shellcheck disable=SC2086

