@@ -106,9 +106,6 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         return run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], self.env, timeout, stdin)
 
-    def nodes(self) -> list[str]:
-        return ok(run(["kind", "get", "nodes", "--name", self.name], self.env)).split()
-
 
 def cluster_config(name: str, image: str) -> str:
     """The program's kind config for a containerd cluster, plus what a cgroup v1 host needs."""
